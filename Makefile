@@ -1,0 +1,96 @@
+# Full-stack template: Next.js + Better Auth/Drizzle, Python + SQLAlchemy/Alembic,
+# one PostgreSQL database. `make` (or `make help`) lists the targets.
+#
+# Every database target reads DATABASE_URL from the environment, else from
+# $(ENV_FILE) (default: .env), else uses .env.example's defaults with the
+# project-local database. Override on the command line:
+#   make migrate DATABASE_URL=postgresql://user:pass@host:5432/db
+#   make migrate ENV_FILE=.env.staging
+
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+UV ?= uv
+NPM ?= npm
+PY := $(UV) run --frozen python
+# Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
+RUN := $(PY) -m scripts.run
+NODE_MODULES := nextjs/node_modules/.package-lock.json
+
+# The test suite's own PostgreSQL cluster (started by `make test`, never your database).
+TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/postgres
+
+.PHONY: help install migrate migrate-frontend migrate-backend migration-backend \
+	migration-frontend auth-schema rollback-backend preflight db-up db-down db-status \
+	db-shell test require-tools
+
+help: ## Show this list of targets
+	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
+	@echo
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
+	@echo
+	@echo "Docs: README.md, docs/migrations.md, docs/getting-started.md"
+
+install: ## Install the Python (uv) and Node (npm) dependencies from their lock files
+	$(UV) sync --frozen
+	cd nextjs && $(NPM) ci
+
+# Node packages are (re)installed when the lock file is newer than node_modules.
+$(NODE_MODULES): nextjs/package-lock.json | require-tools
+	cd nextjs && $(NPM) ci
+
+require-tools:
+	@command -v $(UV) >/dev/null || { echo "✗ uv is not installed: python3 -m pip install uv (or see https://docs.astral.sh/uv/)" >&2; exit 16; }
+	@command -v $(NPM) >/dev/null || { echo "✗ npm is not installed: install Node.js (any version; the project brings its own Node 24)" >&2; exit 16; }
+
+# ---- Migrations (docs/migrations.md) --------------------------------------
+
+migrate: $(NODE_MODULES) ## Apply all migrations: frontend (Drizzle) first, then backend (Alembic)
+	$(RUN) --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
+
+migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth tables)
+	$(RUN) --in nextjs -- drizzle-kit migrate
+
+migrate-backend: | require-tools ## Apply the backend's Alembic migrations
+	$(RUN) --in backend -- alembic upgrade head
+
+migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
+	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
+	$(RUN) --in backend -- alembic revision --autogenerate -m "$(m)"
+
+migration-frontend: $(NODE_MODULES) ## New Drizzle migration from nextjs/auth-schema.ts (optional name=...)
+	$(RUN) --offline --in nextjs -- drizzle-kit generate $(if $(name),--name "$(name)")
+
+auth-schema: $(NODE_MODULES) ## Regenerate nextjs/auth-schema.ts from nextjs/lib/auth.ts (Better Auth CLI)
+	$(RUN) --offline --in nextjs -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
+
+rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
+	$(RUN) --in backend -- alembic downgrade $(or $(to),-1)
+
+preflight: | require-tools ## Check DATABASE_URL: set, well-formed, reachable, credentials, permissions
+	$(PY) -m scripts.preflight
+
+# ---- Database ---------------------------------------------------------------
+
+db-up: | require-tools ## Start the local database (Docker if its engine runs, else local binaries)
+	$(PY) -m scripts.dbserver up
+
+db-down: | require-tools ## Stop the local database (its data is kept)
+	$(PY) -m scripts.dbserver down
+
+db-status: | require-tools ## Say whether the project-local database is running
+	$(PY) -m scripts.dbserver status
+
+db-shell: | require-tools ## Open psql on DATABASE_URL
+	$(RUN) --interactive --in . -- psql
+
+# ---- Tests --------------------------------------------------------------------
+
+test: export DATABASE_URL = $(TEST_DATABASE_URL)
+test: export DB_BACKEND = local
+test: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test: $(NODE_MODULES) ## Run the whole test suite against its own local PostgreSQL
+	$(PY) -m scripts.dbserver up
+	$(UV) run --frozen pytest $(PYTEST_ARGS)

@@ -1,0 +1,74 @@
+"""One DATABASE_URL, in the form each tool needs.
+
+Users paste URLs in several forms (``postgres://``, ``postgresql://``,
+``postgresql+psycopg2://``, with ``?sslmode=`` and percent-encoded passwords).
+No tool is trusted to be tolerant: SQLAlchemy 2.1 maps ``postgresql://`` to
+psycopg 3 and rejects ``postgres://``. Everything goes through :func:`parse`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import URL, make_url
+
+ACCEPTED_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
+SQLALCHEMY_DRIVER = "postgresql+psycopg2"
+
+
+class InvalidDatabaseUrl(ValueError):
+    """DATABASE_URL cannot be used; the message names the bad part, never the password."""
+
+
+def parse(raw: str) -> URL:
+    """Validate ``raw`` and return it as a SQLAlchemy URL for psycopg2."""
+    raw = raw.strip()
+    scheme, separator, _ = raw.partition("://")
+    if not separator:
+        raise InvalidDatabaseUrl(
+            "it is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    if scheme.lower() not in ACCEPTED_SCHEMES:
+        raise InvalidDatabaseUrl(
+            f"the scheme {scheme[:40]!r} is not supported: use one of "
+            + ", ".join(f"{s}://" for s in ACCEPTED_SCHEMES)
+        )
+    _check_port(raw)
+    try:
+        url = make_url(SQLALCHEMY_DRIVER + raw[len(scheme) :])
+    except Exception:  # noqa: BLE001 - any parser failure means a malformed URL
+        raise InvalidDatabaseUrl(
+            "it cannot be parsed: check for an unencoded '@', '/' or ':' in the "
+            "user name or password (percent-encode them, e.g. '@' as %40)"
+        ) from None
+    if not url.database:
+        raise InvalidDatabaseUrl("it names no database: add /DATABASE after the host")
+    if not (url.host or url.query.get("host")):
+        raise InvalidDatabaseUrl(
+            "it names no host: add @HOST:PORT, or ?host=/path/to/socket/dir for a Unix socket"
+        )
+    return url
+
+
+def _check_port(raw: str) -> None:
+    try:
+        port = urlsplit(raw).port
+    except ValueError:
+        raise InvalidDatabaseUrl("its port is not a number between 1 and 65535") from None
+    if port == 0:
+        raise InvalidDatabaseUrl("its port is not a number between 1 and 65535")
+
+
+def for_sqlalchemy(raw: str) -> URL:
+    """The URL SQLAlchemy and Alembic connect with (psycopg2 driver)."""
+    return parse(raw)
+
+
+def for_libpq(url: URL) -> str:
+    """``postgresql://`` form, read the same way by libpq, psql and node-postgres."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def redacted(url: URL) -> str:
+    """The URL as it may be shown to a person."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=True)

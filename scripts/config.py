@@ -1,0 +1,47 @@
+"""The scripts' view of the configuration (read by app.settings): typed values, or a Failure."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from app.database_url import InvalidDatabaseUrl, parse
+from app.settings import ConfigError, Settings, load_settings
+from scripts.errors import Failure, MalformedDatabaseUrl, NoDatabaseUrl
+from scripts.redact import add_secret
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise NoDatabaseUrl(str(error)) from None
+
+
+def database_url(settings: Settings) -> URL:
+    """DATABASE_URL, present and well-formed (pre-flight checks 1 and 2)."""
+    raw = settings.database_url
+    if not raw:
+        raise NoDatabaseUrl(
+            "DATABASE_URL is not set (not in the environment, not in the env file)",
+            "create .env from the template: cp .env.example .env (then edit it)",
+        )
+    try:
+        url = parse(raw)
+    except InvalidDatabaseUrl as error:
+        raise MalformedDatabaseUrl(
+            f"DATABASE_URL (from {settings.database_url_source}) is malformed: {error}",
+            "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+        ) from None
+    add_secret(url.password)
+    return url
+
+
+def seconds(settings: Settings, name: str, default: str) -> float:
+    value = settings.get(name, default)
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number < float("inf"):
+        raise Failure(f"{name}={value!r} is not a number of seconds", f"set {name} to e.g. {default}")
+    return number

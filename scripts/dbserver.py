@@ -1,0 +1,120 @@
+"""``make db-up`` / ``db-down`` / ``db-status``: the local database, in Docker or not.
+
+With a running Docker engine, the ``db`` service of docker-compose.yml; without
+one, the project-local cluster of scripts/localcluster.py. ``DB_BACKEND=docker``
+or ``DB_BACKEND=local`` chooses explicitly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+
+from sqlalchemy.engine import URL
+
+from app.settings import REPO_ROOT, Settings
+from scripts import config
+from scripts.errors import LocalDatabaseError, UsageError, entry_point
+from scripts.localcluster import LocalCluster
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+BACKENDS = ("auto", "docker", "local")
+
+
+def is_local_host(host: str | None) -> bool:
+    return host in LOCAL_HOSTS
+
+
+def docker_engine_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        checks = [["docker", "info"], ["docker", "compose", "version"]]
+        return all(
+            subprocess.run(check, capture_output=True, timeout=10).returncode == 0 for check in checks
+        )
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def choose_backend(settings: Settings) -> str:
+    backend = settings.get("DB_BACKEND", "auto")
+    if backend not in BACKENDS:
+        raise UsageError(f"DB_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "docker" if docker_engine_available() else "local"
+    return backend
+
+
+def up(url: URL, settings: Settings) -> None:
+    _require_local(url)
+    if choose_backend(settings) == "docker":
+        _compose(url, "up", "--detach", "--wait", "db")
+        print(f"✓ database container up on 127.0.0.1:{url.port or 5432}")
+    else:
+        LocalCluster.for_url(url).ensure_running(url)
+
+
+def down(url: URL, settings: Settings) -> None:
+    _require_local(url)
+    if choose_backend(settings) == "docker":
+        _compose(url, "stop", "db")
+        print("✓ database container stopped (its volume keeps the data)")
+    elif LocalCluster.for_url(url).stop():
+        print(f"✓ local database on 127.0.0.1:{url.port or 5432} stopped (.localdb/ keeps the data)")
+    else:
+        print(f"local database on 127.0.0.1:{url.port or 5432} is not running")
+
+
+def status(url: URL) -> int:
+    cluster = LocalCluster.for_url(url)
+    if cluster.is_running():
+        print(f"local database running on 127.0.0.1:{cluster.port}")
+        return 0
+    print(f"local database on 127.0.0.1:{cluster.port} is not running")
+    return 1
+
+
+def _require_local(url: URL) -> None:
+    if not is_local_host(url.host):
+        raise LocalDatabaseError(
+            f"DATABASE_URL points to {url.host!r}, not to this machine: "
+            "db-up/db-down only manage a local database",
+            "start that server where it runs, or point DATABASE_URL to 127.0.0.1",
+        )
+
+
+def _compose(url: URL, *args: str) -> None:
+    env = {
+        "POSTGRES_USER": url.username or "postgres",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_DB": url.database or "postgres",
+        "POSTGRES_PORT": str(url.port or 5432),
+    }
+    result = subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT, env={**os.environ, **env})
+    if result.returncode != 0:
+        raise LocalDatabaseError(
+            f"docker compose {' '.join(args)} failed (exit {result.returncode})",
+            "see the output above; DB_BACKEND=local uses the machine's own PostgreSQL instead",
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["up", "down", "status"])
+    args = parser.parse_args()
+    settings = config.settings()
+    url = config.database_url(settings)
+    if args.action == "up":
+        up(url, settings)
+    elif args.action == "down":
+        down(url, settings)
+    else:
+        return status(url)
+    return 0
+
+
+if __name__ == "__main__":
+    entry_point(main)

@@ -1,0 +1,73 @@
+"""Failures the scripts report: one class per exit code, caught once in :func:`entry_point`.
+
+The exit codes are documented in docs/configuration.md ("Exit codes").
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from scripts.redact import redact
+
+
+class Failure(Exception):
+    """Something the user can fix: what went wrong, then what to do."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(Failure):
+    exit_code = 2
+
+
+class NoDatabaseUrl(Failure):
+    exit_code = 10
+
+
+class MalformedDatabaseUrl(Failure):
+    exit_code = 11
+
+
+class DatabaseUnreachable(Failure):
+    exit_code = 12
+
+
+class AuthenticationFailed(Failure):
+    exit_code = 13
+
+
+class DatabaseMissing(Failure):
+    exit_code = 14
+
+
+class PermissionDenied(Failure):
+    exit_code = 15
+
+
+class LocalDatabaseError(Failure):
+    exit_code = 16
+
+
+class StepFailed(Failure):
+    exit_code = 20
+
+
+def entry_point(main: Callable[[], int | None]) -> None:
+    """Run ``main``; turn any failure into one or two lines and its exit code."""
+    try:
+        code = main() or 0
+    except Failure as failure:
+        print(redact(f"✗ {failure.message}"), file=sys.stderr)
+        if failure.hint:
+            print(redact(f"  → {failure.hint}"), file=sys.stderr)
+        code = failure.exit_code
+    except KeyboardInterrupt:
+        print("✗ interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

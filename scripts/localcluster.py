@@ -1,0 +1,201 @@
+"""A project-local PostgreSQL cluster, run from the machine's own server binaries.
+
+Used where no Docker engine runs. The cluster lives in the git-ignored
+``.localdb/<port>/`` folder, listens on 127.0.0.1 only, and takes its user,
+password, port and database name from DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+from sqlalchemy.engine import URL
+
+from app.database_url import for_libpq
+from app.settings import REPO_ROOT
+from scripts.errors import LocalDatabaseError
+
+LOCALDB_ROOT = REPO_ROOT / ".localdb"
+SERVER_USER = "postgres"  # PostgreSQL refuses to run as root; root runs it as this user.
+INSTALL_HINT = (
+    "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
+    "macOS: brew install postgresql) or Docker, or set PG_BIN to their folder"
+)
+
+
+def server_bin_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where initdb and pg_ctl are: $PG_BIN, then PATH, then Debian's versioned folders."""
+    environ = os.environ if environ is None else environ
+    if environ.get("PG_BIN"):
+        candidates = [Path(environ["PG_BIN"])]
+    else:
+        on_path = shutil.which("pg_ctl")
+        debian = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin"),
+            key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+            reverse=True,
+        )
+        candidates = ([Path(on_path).resolve().parent] if on_path else []) + debian
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    raise LocalDatabaseError("no PostgreSQL server binaries (initdb, pg_ctl) found", INSTALL_HINT)
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    home: Path
+    port: int
+
+    @classmethod
+    def for_url(cls, url: URL) -> LocalCluster:
+        port = url.port or 5432
+        return cls(home=_cluster_root() / str(port), port=port)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "server.log"
+
+    def is_initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").is_file()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        return self._pg_ctl("status", check=False).returncode == 0
+
+    def ensure_running(self, url: URL) -> None:
+        """Initialise and start the cluster as needed, and create the URL's database."""
+        if not self.is_initialised():
+            self._init(url)
+        if self.is_running():
+            print(f"✓ local database already running on 127.0.0.1:{self.port}")
+        else:
+            self._start()
+            print(f"✓ local database started on 127.0.0.1:{self.port} ({self._shown(self.home)})")
+        self._create_database(url)
+
+    def stop(self) -> bool:
+        if not self.is_running():
+            return False
+        self._pg_ctl("stop", "-m", "fast")
+        return True
+
+    def _init(self, url: URL) -> None:
+        if not url.username or not url.password:
+            raise LocalDatabaseError(
+                "DATABASE_URL for the local database must name a user and a password",
+                "use the form of .env.example: postgresql://USER:PASSWORD@127.0.0.1:PORT/DATABASE",
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        _hand_to_server_user(self.home)
+        with tempfile.NamedTemporaryFile("w", dir=self.home, delete=False) as password_file:
+            password_file.write(url.password + "\n")
+        _hand_to_server_user(Path(password_file.name))
+        try:
+            self._run(
+                "initdb",
+                "--pgdata", str(self.data_dir),
+                "--username", url.username,
+                "--pwfile", password_file.name,
+                "--auth", "scram-sha-256",
+                "--encoding", "UTF8",
+                "--no-locale",
+                "--no-instructions",
+            )
+        finally:
+            os.unlink(password_file.name)
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write(
+                "\n# Project-local cluster (scripts/localcluster.py)\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"port = {self.port}\n"
+                "unix_socket_directories = ''\n"
+            )
+
+    def _start(self) -> None:
+        result = self._pg_ctl("start", "--wait", "--log", str(self.log_file), check=False)
+        if result.returncode != 0:
+            last_lines = _tail(self.log_file)
+            raise LocalDatabaseError(
+                f"the local database did not start on 127.0.0.1:{self.port}: {last_lines}",
+                f"see {self._shown(self.log_file)}; if the port is taken, change it in DATABASE_URL",
+            )
+
+    def _create_database(self, url: URL) -> None:
+        connection = psycopg2.connect(for_libpq(url.set(database="postgres")), connect_timeout=5)
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,))
+                if cursor.fetchone() is None:
+                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.database)))
+                    print(f"✓ created database {url.database!r}")
+        finally:
+            connection.close()
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self._run("pg_ctl", "--pgdata", str(self.data_dir), *args, check=check)
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(server_bin_dir() / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", SERVER_USER, "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            raise LocalDatabaseError(
+                f"{tool} failed: {detail[-1] if detail else f'exit {result.returncode}'}",
+                f"see {self._shown(self.log_file)}" if self.log_file.exists() else None,
+            )
+        return result
+
+    @staticmethod
+    def _shown(path: Path) -> str:
+        return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _cluster_root() -> Path:
+    """``.localdb/`` in the repository, unless the server user cannot reach it.
+
+    As root, the server runs as ``postgres``, which needs to traverse every
+    folder above the data directory; a checkout under a private home folder
+    does not allow that, so the cluster then goes to a folder under /tmp.
+    """
+    if os.geteuid() != 0 or _server_user_can_reach(REPO_ROOT):
+        return LOCALDB_ROOT
+    digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"localdb-{digest}"
+
+
+def _server_user_can_reach(folder: Path) -> bool:
+    probe = ["runuser", "-u", SERVER_USER, "--", "test", "-x", str(folder)]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+def _hand_to_server_user(path: Path) -> None:
+    if os.geteuid() == 0:
+        path.parent.chmod(path.parent.stat().st_mode | 0o711)
+        shutil.chown(path, SERVER_USER, SERVER_USER)
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log written"
+    fatal = [line for line in lines if "FATAL" in line]
+    return (fatal or lines or ["no log written"])[-1]

@@ -1,0 +1,246 @@
+"""Pre-flight: is the database in DATABASE_URL ready to be migrated?
+
+Checks, in order, and stops at the first failure (exit codes in scripts/errors.py):
+1. DATABASE_URL is set;  2. it is well-formed;  3. the server answers;
+4. it accepts the credentials and the database exists;  5. the role may create tables.
+
+Run alone: ``uv run python -m scripts.preflight`` (``make preflight``).
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+import psycopg2
+from sqlalchemy.engine import URL
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from app.database_url import for_libpq, redacted
+from app.settings import Settings
+from models.base import SCHEMA as BACKEND_SCHEMA
+from scripts import config, dbserver
+from scripts.errors import (
+    AuthenticationFailed,
+    DatabaseMissing,
+    DatabaseUnreachable,
+    Failure,
+    PermissionDenied,
+    entry_point,
+)
+
+# drizzle-kit keeps its bookkeeping table in this schema (its default).
+DRIZZLE_SCHEMA = "drizzle"
+FRONTEND_SCHEMA = "public"
+DEFAULT_PORT = 5432
+# A server that is starting or restarting answers, but refuses logins for a moment.
+TRANSIENT_SERVER_STATES = ("starting up", "shutting down", "in recovery mode")
+TRANSIENT_GRACE_SECONDS = 10
+
+
+class ServerNotReady(DatabaseUnreachable):
+    """The server answers but is starting or stopping: worth waiting for."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database that passed pre-flight."""
+
+    url: URL
+    settings: Settings
+
+    @property
+    def libpq_url(self) -> str:
+        return for_libpq(self.url)
+
+    @property
+    def display(self) -> str:
+        return redacted(self.url)
+
+
+def check_reachable(url: URL, wait_seconds: float) -> None:
+    """Check 3: something listens where the URL points, waiting up to ``wait_seconds``."""
+    if wait_seconds <= 0:
+        _probe(url)
+        return
+    try:
+        _probe(url)
+    except DatabaseUnreachable as first:
+        print(f"… {first.message}; waiting up to {wait_seconds:g} s (DB_WAIT_SECONDS)")
+    retry(
+        retry=retry_if_exception_type(DatabaseUnreachable),
+        stop=stop_after_delay(wait_seconds),
+        wait=wait_fixed(0.25),
+        reraise=True,
+    )(_probe)(url)
+
+
+def _probe(url: URL) -> None:
+    socket_dir = url.query.get("host")
+    port = url.port or DEFAULT_PORT
+    if not url.host and isinstance(socket_dir, str) and socket_dir.startswith("/"):
+        _probe_unix(f"{socket_dir}/.s.PGSQL.{port}")
+    else:
+        _probe_tcp(url.host or "localhost", port)
+
+
+def _probe_tcp(host: str, port: int) -> None:
+    where = f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise DatabaseUnreachable(
+            f"cannot resolve the database host {host!r} (DNS lookup failed)",
+            "check the host name in DATABASE_URL",
+        ) from None
+    family, kind, proto, _, address = addresses[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.settimeout(5)
+        try:
+            sock.connect(address)
+        except ConnectionRefusedError:
+            raise DatabaseUnreachable(
+                f"no database server is listening on {where} (connection refused)",
+                _start_hint(host),
+            ) from None
+        except (TimeoutError, socket.timeout):
+            raise DatabaseUnreachable(
+                f"no answer from {where} within 5 s (timeout: a firewall, or the wrong host?)",
+                _start_hint(host),
+            ) from None
+        except OSError as error:
+            raise DatabaseUnreachable(
+                f"cannot reach {where}: {error.strerror or error}", _start_hint(host)
+            ) from None
+
+
+def _probe_unix(path: str) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(path)
+        except OSError as error:
+            raise DatabaseUnreachable(
+                f"no database server answers on the Unix socket {path} ({error.strerror})",
+                "start the server, or fix ?host= in DATABASE_URL",
+            ) from None
+
+
+def _start_hint(host: str) -> str:
+    if dbserver.is_local_host(host):
+        return "start the local database: make db-up"
+    return "check the host and port in DATABASE_URL, and that the server is running"
+
+
+def connect(url: URL, timeout: float = 5):
+    """Check 4: log in. Returns an open psycopg2 connection (autocommit)."""
+    try:
+        connection = retry(
+            retry=retry_if_exception_type(ServerNotReady),
+            stop=stop_after_delay(TRANSIENT_GRACE_SECONDS),
+            wait=wait_fixed(0.25),
+            reraise=True,
+        )(_login)(url, timeout)
+    except ServerNotReady as failure:
+        raise DatabaseUnreachable(failure.message, "wait for the server, then run the command again") from None
+    connection.autocommit = True
+    return connection
+
+
+def _login(url: URL, timeout: float):
+    try:
+        return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)))
+    except psycopg2.OperationalError as error:
+        raise _classify_login_error(url, str(error)) from None
+
+
+def _classify_login_error(url: URL, text: str) -> Failure:
+    first_line = next((line for line in text.splitlines() if line.strip()), text).strip()
+    reason = first_line.split("FATAL:", 1)[-1].strip()
+    user, database = url.username or "(default user)", url.database
+    if "password authentication failed" in text or "no password supplied" in text:
+        return AuthenticationFailed(
+            f"the database refused the password of user {user!r}",
+            "check the user name and password in DATABASE_URL",
+        )
+    if "role" in text and "does not exist" in text:
+        return AuthenticationFailed(
+            f"the database has no user (role) {user!r}",
+            "check the user name in DATABASE_URL, or create the role",
+        )
+    if "database" in text and "does not exist" in text:
+        return DatabaseMissing(
+            f"the database {database!r} does not exist on the server",
+            f"create it: createdb -h {url.host} -p {url.port or DEFAULT_PORT} -U {user} {database}"
+            + (" (or run make db-up, which creates it)" if dbserver.is_local_host(url.host) else ""),
+        )
+    if any(state in text for state in TRANSIENT_SERVER_STATES):
+        return ServerNotReady(f"the database server is not ready: {reason}")
+    return DatabaseUnreachable(f"cannot connect to the database: {reason}", "check DATABASE_URL")
+
+
+def check_can_create(connection) -> None:
+    """Check 5: the role may create the tables both tools will create."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT current_user,
+                   has_database_privilege(current_database(), 'CREATE'),
+                   (SELECT has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = %s),
+                   (SELECT has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = %s),
+                   (SELECT has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = %s)
+            """,
+            (FRONTEND_SCHEMA, BACKEND_SCHEMA, DRIZZLE_SCHEMA),
+        )
+        user, on_database, on_frontend, on_backend, on_drizzle = cursor.fetchone()
+    if on_frontend is None:
+        raise PermissionDenied(
+            f'the schema "{FRONTEND_SCHEMA}" does not exist in this database',
+            f"create it as the database owner: CREATE SCHEMA {FRONTEND_SCHEMA}",
+        )
+    if not on_frontend:
+        raise PermissionDenied(
+            f'the role "{user}" may not create tables in the schema "{FRONTEND_SCHEMA}"',
+            f'as the owner: GRANT CREATE ON SCHEMA {FRONTEND_SCHEMA} TO "{user}" '
+            "(or make the role the database owner)",
+        )
+    for schema, allowed in ((BACKEND_SCHEMA, on_backend), (DRIZZLE_SCHEMA, on_drizzle)):
+        if allowed is False:
+            raise PermissionDenied(
+                f'the role "{user}" may not create tables in the schema "{schema}"',
+                f'as the owner: GRANT CREATE ON SCHEMA {schema} TO "{user}"',
+            )
+        if allowed is None and not on_database:
+            raise PermissionDenied(
+                f'the role "{user}" may not create the schema "{schema}" in this database',
+                f'as the owner: GRANT CREATE ON DATABASE "{connection.info.dbname}" TO "{user}"',
+            )
+
+
+def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> Database:
+    """All five checks; starts the project-local database when nothing is configured."""
+    settings = settings or config.settings()
+    url = config.database_url(settings)
+    if settings.uses_example_defaults:
+        print(
+            "No DATABASE_URL configured (no environment variable, no .env): using the defaults "
+            "of .env.example and the project-local database."
+        )
+        dbserver.up(url, settings)
+    check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"))
+    connection = connect(url, config.seconds(settings, "DB_CONNECT_TIMEOUT", "5"))
+    try:
+        check_can_create(connection)
+    finally:
+        connection.close()
+    database = Database(url=url, settings=settings)
+    if not quiet:
+        print(f"✓ pre-flight: {database.display} is ready")
+    return database
+
+
+def main() -> None:
+    run_preflight()
+
+
+if __name__ == "__main__":
+    entry_point(main)
