@@ -8,7 +8,7 @@ psycopg 3 and rejects ``postgres://``. Everything goes through :func:`parse`.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 
@@ -65,8 +65,22 @@ def for_sqlalchemy(raw: str) -> URL:
 
 
 def for_libpq(url: URL) -> str:
-    """``postgresql://`` form, read the same way by libpq, psql and node-postgres."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """``postgresql://`` form, read the same way by libpq, psql and node-postgres.
+
+    Every reserved character of the user and password is percent-encoded:
+    SQLAlchemy leaves some (a space) as they are, and node-postgres then
+    decodes the password only in part.
+    """
+    userinfo = ""
+    if url.username:
+        userinfo = quote(url.username, safe="")
+        if url.password:
+            userinfo += ":" + quote(url.password, safe="")
+        userinfo += "@"
+    host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
+    port = f":{url.port}" if url.port else ""
+    query = f"?{urlencode(url.query, doseq=True)}" if url.query else ""
+    return f"postgresql://{userinfo}{host}{port}/{quote(url.database or '', safe='')}{query}"
 
 
 def redacted(url: URL) -> str:

@@ -1,0 +1,131 @@
+"""Fixtures: a fresh database per test on the suite's own PostgreSQL server.
+
+`make test` starts that server with the project's own local-cluster mechanism
+(scripts/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
+`postgresql_noproc` connects to it, and its `postgresql` fixture creates and drops
+one database per test, so no test sees another's state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from pytest_postgresql import factories
+from sqlalchemy.engine import URL, make_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+if not os.environ.get("TEST_DATABASE_URL"):
+    pytest.exit("TEST_DATABASE_URL is not set: run the suite with `make test`", returncode=4)
+SERVER = make_url(os.environ["TEST_DATABASE_URL"])
+
+postgresql_noproc = factories.postgresql_noproc(
+    host=SERVER.host, port=SERVER.port, user=SERVER.username, password=SERVER.password
+)
+postgresql = factories.postgresql("postgresql_noproc")
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Database:
+    """One test's database on the test server, and ways to run the project against it."""
+
+    url: URL
+
+    @property
+    def name(self) -> str:
+        assert self.url.database
+        return self.url.database
+
+    def url_string(self, **changes: object) -> str:
+        return self.url.set(**changes).render_as_string(hide_password=False)  # type: ignore[arg-type]
+
+    def query(self, statement: str, *params: object) -> list[tuple]:
+        with psycopg.connect(self.url_string(drivername="postgresql"), autocommit=True) as connection:
+            cursor = connection.execute(statement, params or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def tables(self) -> set[str]:
+        """Every table outside the system schemas, as "schema.table"."""
+        rows = self.query(
+            "SELECT schemaname || '.' || tablename FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        return {row[0] for row in rows}
+
+    def schema_dump(self) -> str:
+        """`pg_dump --schema-only`, the reference for "the same schema"."""
+        dump = subprocess.run(
+            ["pg_dump", "--schema-only", "--no-owner", self.url_string(drivername="postgresql")],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        # Recent pg_dump releases fence the dump with a random key (\restrict KEY).
+        return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
+
+    def make(self, *targets: str, url: str | None = None, **env: str) -> Result:
+        return run(["make", "--no-print-directory", *targets], database_url=url or self.url_string(), **env)
+
+    def backend(self, *alembic_args: str, cwd: Path | None = None) -> Result:
+        """The raw `uv run alembic ...` in backend/, as docs/migrations.md shows it."""
+        return run(
+            ["uv", "run", "--frozen", "alembic", *alembic_args],
+            database_url=self.url_string(), cwd=cwd or REPO_ROOT / "backend",
+        )
+
+
+def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, **env: str) -> Result:
+    """Run a command the way a user would, isolated from the developer's own .env."""
+    environment = {**os.environ, "ENV_FILE": "/dev/null", **env}
+    environment.pop("DATABASE_URL", None)
+    if database_url is not None:
+        environment["DATABASE_URL"] = database_url
+    completed = subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=600, check=False
+    )
+    return Result(completed.returncode, completed.stdout + completed.stderr)
+
+
+@pytest.fixture
+def database(postgresql: psycopg.Connection) -> Database:
+    """An empty database, dropped after the test."""
+    return Database(SERVER.set(database=postgresql.info.dbname))
+
+
+@pytest.fixture
+def migrated(database: Database) -> Database:
+    """A database brought to head by `make migrate`."""
+    result = database.make("migrate")
+    assert result.code == 0, result.output
+    return database
+
+
+@pytest.fixture
+def role(database: Database) -> Iterator[tuple[str, str]]:
+    """A login role that owns the test's database, with a password full of URL-special characters."""
+    name, password = "app_owner", "p@ss:w/rd%?#&+ é"
+    admin = psycopg.connect(database.url_string(drivername="postgresql"), autocommit=True)
+    with admin:
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password))
+        )
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database.name), sql.Identifier(name))
+        )
+    yield name, password
+    with psycopg.connect(database.url_string(drivername="postgresql"), autocommit=True) as admin:
+        admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO CURRENT_USER").format(sql.Identifier(database.name)))
+        admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))

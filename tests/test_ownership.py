@@ -1,0 +1,125 @@
+"""Two tools, one database: Alembic owns the "api" schema, Drizzle owns "public".
+
+With a stock env.py, autogenerate on a database holding the Better Auth tables
+proposes to drop them; these tests prove that cannot happen here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from conftest import REPO_ROOT, Database, run
+
+NEW_MODEL = '''
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class Tag(Base):
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+'''
+
+
+def autogenerate_in_copy(database: Database, tmp_path: Path, extra_model: str | None) -> tuple[int, str, list[str]]:
+    """`alembic revision --autogenerate` on a copy of backend/ (the repository stays untouched).
+
+    Returns the exit code, the output and the operations of the revision's upgrade().
+    """
+    backend = tmp_path / "backend"
+    shutil.copytree(REPO_ROOT / "backend", backend, ignore=shutil.ignore_patterns("__pycache__"))
+    if extra_model:
+        (backend / "models" / "tag.py").write_text(extra_model)
+        with (backend / "models" / "__init__.py").open("a") as init:
+            init.write("from models.tag import Tag  # noqa: E402,F401\n")
+    before = set((backend / "alembic" / "versions").glob("*.py"))
+    result = run(
+        ["uv", "run", "--frozen", "--project", str(REPO_ROOT), "alembic", "revision", "--autogenerate", "-m", "change"],
+        database_url=database.url_string(), cwd=backend,
+    )
+    written = set((backend / "alembic" / "versions").glob("*.py")) - before
+    operations: list[str] = []
+    for revision in written:
+        upgrade = revision.read_text().split("def upgrade()", 1)[1].split("def downgrade()", 1)[0]
+        operations += re.findall(r"^\s+(op\.\w+\([^,)]*)", upgrade, re.MULTILINE)
+    return result.code, result.output, operations
+
+
+def test_alembic_check_passes_after_a_full_migrate(migrated: Database) -> None:
+    result = migrated.backend("check")
+
+    assert result.code == 0, result.output
+    assert "No new upgrade operations detected" in result.output
+
+
+def test_autogenerate_ignores_the_better_auth_tables(migrated: Database, tmp_path: Path) -> None:
+    code, output, operations = autogenerate_in_copy(migrated, tmp_path, extra_model=None)
+
+    assert code == 0, output
+    assert operations == []
+    assert "No changes in the models: no revision written." in output
+
+
+def test_a_new_backend_model_yields_exactly_its_own_create_table(migrated: Database, tmp_path: Path) -> None:
+    code, output, operations = autogenerate_in_copy(migrated, tmp_path, extra_model=NEW_MODEL)
+
+    assert code == 0, output
+    assert operations == ["op.create_table('tag'"]
+
+
+def test_a_backend_table_whose_model_was_deleted_is_proposed_for_drop(migrated: Database) -> None:
+    migrated.query("CREATE TABLE api.legacy (id int PRIMARY KEY)")
+
+    result = migrated.backend("check")
+
+    assert result.code != 0
+    assert "remove_table" in result.output and "legacy" in result.output
+    for frontend_table in ("session", "account", "verification"):
+        assert frontend_table not in result.output
+
+
+def test_tables_outside_the_backend_schema_are_never_proposed(migrated: Database) -> None:
+    migrated.query("CREATE TABLE public.frontend_only (id int PRIMARY KEY)")
+    migrated.query('ALTER TABLE "user" ADD COLUMN nickname text')
+
+    result = migrated.backend("check")
+
+    assert result.code == 0, result.output
+
+
+def test_drizzle_migrations_leave_the_backend_schema_alone(migrated: Database) -> None:
+    migrated.query("INSERT INTO \"user\" (id, name, email, updated_at) VALUES ('u1', 'Ada', 'a@example.com', now())")
+    migrated.query("INSERT INTO api.note (user_id, title) VALUES ('u1', 'kept')")
+    dump_before = migrated.schema_dump()
+
+    result = migrated.make("migrate-frontend")
+
+    assert result.code == 0, result.output
+    assert migrated.schema_dump() == dump_before
+    assert migrated.query("SELECT title FROM api.note") == [("kept",)]
+
+
+def test_drizzle_introspection_sees_only_the_frontend_tables(migrated: Database, tmp_path: Path) -> None:
+    """`drizzle-kit pull` reads the database the way `push` would: with the real
+    drizzle.config.ts, neither the backend's tables nor alembic_version are in its view."""
+    config = tmp_path / "pull.config.ts"
+    config.write_text(
+        f'import base from "{REPO_ROOT / "nextjs" / "drizzle.config.ts"}";\n'
+        f'export default {{ ...base, out: "{tmp_path / "pulled"}" }};\n'
+    )
+
+    result = run(
+        [str(REPO_ROOT / "nextjs" / "node_modules" / ".bin" / "drizzle-kit"), "pull", "--config", str(config)],
+        database_url=migrated.url_string(drivername="postgresql"), cwd=REPO_ROOT / "nextjs",
+        PATH=f"{REPO_ROOT / 'nextjs' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+    )
+
+    assert result.code == 0, result.output
+    pulled = (tmp_path / "pulled" / "schema.ts").read_text()
+    assert set(re.findall(r'pgTable\("(\w+)"', pulled)) == {"user", "session", "account", "verification"}
