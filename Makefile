@@ -12,6 +12,8 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 UV ?= uv
+# Installed Python files are compiled once, not at every start (PYTHONDONTWRITEBYTECODE).
+export UV_COMPILE_BYTECODE ?= 1
 NPM ?= npm
 PY := $(UV) run --frozen python
 # Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.

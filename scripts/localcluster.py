@@ -23,7 +23,6 @@ from app.database_url import for_libpq
 from app.settings import REPO_ROOT
 from scripts.errors import LocalDatabaseError
 
-LOCALDB_ROOT = REPO_ROOT / ".localdb"
 SERVER_USER = "postgres"  # PostgreSQL refuses to run as root; root runs it as this user.
 INSTALL_HINT = (
     "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
@@ -58,7 +57,7 @@ class LocalCluster:
     @classmethod
     def for_url(cls, url: URL) -> LocalCluster:
         port = url.port or 5432
-        return cls(home=_cluster_root() / str(port), port=port)
+        return cls(home=cluster_root() / str(port), port=port)
 
     @property
     def data_dir(self) -> Path:
@@ -167,16 +166,16 @@ class LocalCluster:
         return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
-def _cluster_root() -> Path:
+def cluster_root(repo_root: Path = REPO_ROOT) -> Path:
     """``.localdb/`` in the repository, unless the server user cannot reach it.
 
     As root, the server runs as ``postgres``, which needs to traverse every
     folder above the data directory; a checkout under a private home folder
     does not allow that, so the cluster then goes to a folder under /tmp.
     """
-    if os.geteuid() != 0 or _server_user_can_reach(REPO_ROOT):
-        return LOCALDB_ROOT
-    digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
+    if os.geteuid() != 0 or _server_user_can_reach(repo_root):
+        return repo_root / ".localdb"
+    digest = hashlib.sha256(str(repo_root).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"localdb-{digest}"
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from app.database_url import for_libpq
-from app.settings import REPO_ROOT
+from app.settings import REPO_ROOT, Settings
 from scripts import config
 from scripts.errors import StepFailed, UsageError, entry_point
 from scripts.preflight import run_preflight
@@ -43,8 +43,9 @@ CAUSE_PATTERNS = [
 ]
 
 
-def child_environment(libpq_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
+def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, str]:
+    """The tools see the same configuration as the scripts: the environment over the env file."""
+    env = dict(settings.values)
     env["PATH"] = os.pathsep.join([str(NODE_BIN), str(Path(sys.executable).parent), env.get("PATH", "")])
     if libpq_url is not None:
         env["DATABASE_URL"] = libpq_url
@@ -158,10 +159,10 @@ def main() -> int:
     if args.offline:
         settings = config.settings()
         url = config.database_url(settings) if settings.database_url else None
-        env = child_environment(for_libpq(url) if url else None)
+        env = child_environment(settings, for_libpq(url) if url else None)
     else:
         database = run_preflight()
-        env = {**child_environment(database.libpq_url), **libpq_variables(database.url)}
+        env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
 
     if args.interactive:
         return run_interactive(*steps[0], env)
