@@ -12,8 +12,6 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 UV ?= uv
-# Installed Python files are compiled once, not at every start (PYTHONDONTWRITEBYTECODE).
-export UV_COMPILE_BYTECODE ?= 1
 NPM ?= npm
 PY := $(UV) run --frozen python
 # Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
@@ -35,8 +33,10 @@ help: ## Show this list of targets
 	@echo
 	@echo "Docs: README.md, docs/migrations.md, docs/getting-started.md"
 
+# Python files are compiled once here: where PYTHONDONTWRITEBYTECODE is set,
+# every start of a tool would compile them again.
 install: ## Install the Python (uv) and Node (npm) dependencies from their lock files
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	cd nextjs && $(NPM) ci
 
 # Node packages are (re)installed when the lock file is newer than node_modules.

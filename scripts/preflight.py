@@ -76,8 +76,8 @@ def check_reachable(url: URL, wait_seconds: float) -> None:
 
 
 def _probe(url: URL) -> None:
-    socket_dir = url.query.get("host")
-    port = url.port or DEFAULT_PORT
+    socket_dir, query_port = url.query.get("host"), url.query.get("port")
+    port = url.port or (int(query_port) if isinstance(query_port, str) and query_port.isdigit() else DEFAULT_PORT)
     if not url.host and isinstance(socket_dir, str) and socket_dir.startswith("/"):
         _probe_unix(f"{socket_dir}/.s.PGSQL.{port}")
     else:

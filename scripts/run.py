@@ -31,12 +31,12 @@ from scripts.redact import redact
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ERASE_LINE = "\x1b[2K"  # a spinner redrawing its line: only the last drawing counts
-SPINNER_FRAME = re.compile(r"^\[[\u2800-\u28ff]\]")
+SPINNER_FRAME = re.compile(r"^\[[\u2800-\u28ff]\] [^.]*\.\.\.")  # e.g. "[⣷] applying migrations..."
 JS_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ lines? matching)")
 # How the wrapped tools state the cause of a failure, most specific first.
 CAUSE_PATTERNS = [
     re.compile(r"cause: error: (.+)"),  # node-postgres: the database's own error
-    re.compile(r"cause: Error: (.+)"),  # node-postgres: connection errors
+    re.compile(r"cause: \w*Error: (.+)"),  # node-postgres: connection and URL errors
     re.compile(r"^FAILED: (.+)"),  # alembic's command errors
     re.compile(r"^sqlalchemy\.exc\.\w+: \([\w.]+\) (.+)"),  # the database's error, via SQLAlchemy
     re.compile(r"^[\w.]*(?:Error|Exception|Exit): (.+)"),
@@ -70,7 +70,8 @@ def readable(lines: Iterable[str]) -> Iterator[str]:
     in_python_traceback = False
     for raw in lines:
         line = ANSI_ESCAPE.sub("", raw.rstrip("\n").rsplit(ERASE_LINE, 1)[-1])
-        if SPINNER_FRAME.match(line) and "✓" not in line:
+        line = SPINNER_FRAME.sub("", line)
+        if not line.strip():
             continue
         if line.startswith("Traceback (most recent call last):"):
             in_python_traceback = True

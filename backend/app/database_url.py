@@ -78,8 +78,12 @@ def for_libpq(url: URL) -> str:
             userinfo += ":" + quote(url.password, safe="")
         userinfo += "@"
     host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
-    port = f":{url.port}" if url.port else ""
-    query = f"?{urlencode(url.query, doseq=True)}" if url.query else ""
+    port = f":{url.port}" if url.port and url.host else ""
+    parameters = dict(url.query)
+    if url.port and not url.host:
+        # A port without a host is no valid URL for node-postgres: libpq also takes it here.
+        parameters["port"] = str(url.port)
+    query = f"?{urlencode(parameters, doseq=True)}" if parameters else ""
     return f"postgresql://{userinfo}{host}{port}/{quote(url.database or '', safe='')}{query}"
 
 
