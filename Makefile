@@ -21,9 +21,9 @@ NODE_MODULES := nextjs/node_modules/.package-lock.json
 # The test suite's own PostgreSQL cluster (started by `make test`, never your database).
 TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/postgres
 
-.PHONY: help install migrate migrate-frontend migrate-backend migration-backend \
-	migration-frontend auth-schema rollback-backend preflight db-up db-down db-status \
-	db-shell test require-tools
+.PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
+	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
+	preflight db-up db-down db-status db-shell db-backup db-restore test require-tools
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
@@ -49,14 +49,22 @@ require-tools:
 
 # ---- Migrations (docs/migrations.md) --------------------------------------
 
+# --lock: one run at a time (a PostgreSQL advisory lock), bounded lock waits.
+# --check: migrate-check first.  --backup: a backup first when ENV=production.
 migrate: $(NODE_MODULES) ## Apply all migrations: frontend (Drizzle) first, then backend (Alembic)
-	$(RUN) --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
+	$(RUN) --lock --check --backup --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
 
 migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth tables)
-	$(RUN) --in nextjs -- drizzle-kit migrate
+	$(RUN) --lock --check --backup --in nextjs -- drizzle-kit migrate
 
-migrate-backend: | require-tools ## Apply the backend's Alembic migrations
-	$(RUN) --in backend -- alembic upgrade head
+migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
+	$(RUN) --lock --check --backup --in backend -- alembic upgrade head
+
+migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
+	@$(PY) -m scripts.status --format $(or $(FORMAT),text)
+
+migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift, Drizzle journal, skipped or edited files
+	$(PY) -m scripts.check
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
@@ -69,7 +77,10 @@ auth-schema: $(NODE_MODULES) ## Regenerate nextjs/auth-schema.ts from nextjs/lib
 	$(RUN) --offline --in nextjs -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
 
 rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
-	$(RUN) --in backend -- alembic downgrade $(or $(to),-1)
+	$(RUN) --lock --backup --in backend -- alembic downgrade $(or $(to),-1)
+
+rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
+	$(PY) -m scripts.backup rollback-frontend
 
 preflight: | require-tools ## Check DATABASE_URL: set, well-formed, reachable, credentials, permissions
 	$(PY) -m scripts.preflight
@@ -87,6 +98,13 @@ db-status: | require-tools ## Say whether the project-local database is running
 
 db-shell: | require-tools ## Open psql on DATABASE_URL
 	$(RUN) --interactive --in . -- psql
+
+db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom format)
+	$(PY) -m scripts.backup dump
+
+db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
+	@test -n "$(strip $(file))" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
+	$(PY) -m scripts.backup restore "$(file)" $(if $(yes),--yes)
 
 # ---- Tests --------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.engine import URL
 
 from app.database_url import InvalidDatabaseUrl, parse
@@ -45,3 +47,24 @@ def seconds(settings: Settings, name: str, default: str) -> float:
     if not 0 <= number < float("inf"):
         raise Failure(f"{name}={value!r} is not a number of seconds", f"set {name} to e.g. {default}")
     return number
+
+
+POSTGRES_DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
+
+
+def migration_session_options(settings: Settings) -> str:
+    """libpq/node-postgres ``options`` bounding how long a migration may wait and run.
+
+    ``lock_timeout``: a migration that needs a lock held by live traffic fails in
+    seconds instead of queueing every later query behind it.
+    """
+    options = []
+    for name, setting, default in (
+        ("DB_LOCK_TIMEOUT", "lock_timeout", "5s"),
+        ("DB_STATEMENT_TIMEOUT", "statement_timeout", "15min"),
+    ):
+        value = settings.get(name, default).strip()
+        if not POSTGRES_DURATION.match(value):
+            raise Failure(f"{name}={value!r} is not a PostgreSQL duration", f"set {name} to e.g. {default}")
+        options.append(f"-c {setting}={value.replace(' ', '')}")
+    return " ".join(options)

@@ -58,14 +58,66 @@ class StepFailed(Failure):
     exit_code = 20
 
 
+class MigrationLocked(Failure):
+    exit_code = 21
+
+
+class BackupFailed(Failure):
+    exit_code = 22
+
+
+class RestoreRefused(Failure):
+    exit_code = 23
+
+
+class NoFrontendRollback(Failure):
+    exit_code = 24
+
+
+class MultipleHeads(Failure):
+    exit_code = 30
+
+
+class ModelDrift(Failure):
+    exit_code = 31
+
+
+class DrizzleJournalInconsistent(Failure):
+    exit_code = 32
+
+
+class SkippedMigration(Failure):
+    exit_code = 33
+
+
+class ChangedMigration(Failure):
+    exit_code = 34
+
+
+class UnknownAppliedMigration(Failure):
+    exit_code = 35
+
+
+def report(failure: Failure) -> None:
+    """What went wrong, then what to do, on standard error."""
+    print(redact(f"✗ {failure.message}"), file=sys.stderr)
+    if failure.hint:
+        print(redact(f"  → {failure.hint}"), file=sys.stderr)
+
+
+def report_all(failures: list[Failure]) -> int:
+    """Report every failure; the exit code is the first one's."""
+    for failure in failures:
+        report(failure)
+    return failures[0].exit_code if failures else 0
+
+
 def entry_point(main: Callable[[], int | None]) -> None:
     """Run ``main``; turn any failure into one or two lines and its exit code."""
     try:
         code = main() or 0
     except Failure as failure:
-        print(redact(f"✗ {failure.message}"), file=sys.stderr)
-        if failure.hint:
-            print(redact(f"  → {failure.hint}"), file=sys.stderr)
+        report(failure)
         code = failure.exit_code
     except KeyboardInterrupt:
         print("✗ interrupted", file=sys.stderr)

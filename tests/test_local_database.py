@@ -45,7 +45,7 @@ class Clone:
 @pytest.fixture
 def clone(tmp_path: Path) -> Iterator[Clone]:
     root, port = tmp_path / "repo", free_port()
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     for name in filter(None, tracked.stdout.split("\0")):
         if (REPO_ROOT / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)

@@ -73,7 +73,10 @@ def test_failing_frontend_migration_shows_the_database_error_and_stops(database:
     result = database.make("migrate")
 
     assert result.code != 0
-    assert 'nextjs: drizzle-kit migrate failed (exit 1): relation "session" already exists' in result.output
+    assert (
+        "nextjs: drizzle-kit migrate failed in nextjs/drizzle/0000_better_auth.sql (exit 1): "
+        'relation "session" already exists'
+    ) in result.output
     assert "→ backend" not in result.output
     # The migration ran in one transaction: nothing of it is left, only Drizzle's empty bookkeeping.
     assert database.tables() == {"public.session", "drizzle.__drizzle_migrations"}

@@ -1,0 +1,189 @@
+"""``make db-backup`` / ``db-restore`` / ``rollback-frontend``: pg_dump and pg_restore.
+
+Backups are custom-format dumps in the git-ignored ``backups/`` folder. A dump
+needs a pg_dump at least as new as the server, so the newest matching client
+on the machine is used, and a clear message says so when there is none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from app.settings import REPO_ROOT, Settings
+from scripts import config
+from scripts.errors import BackupFailed, NoFrontendRollback, RestoreRefused, entry_point
+from scripts.lock import migration_lock
+from scripts.preflight import Database, connect, run_preflight
+from scripts.tools import child_environment, libpq_variables
+
+BACKUP_DIR = REPO_ROOT / "backups"
+DUMP_MAGIC = b"PGDMP"  # the first bytes of every custom-format dump
+EMPTY_DATABASE = """
+DO $$
+DECLARE schema_name text;
+BEGIN
+  FOR schema_name IN
+    SELECT nspname FROM pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'public') AND nspname NOT LIKE 'pg\\_%'
+  LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', schema_name);
+  END LOOP;
+END $$;
+DROP SCHEMA IF EXISTS public CASCADE;
+CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+GRANT USAGE ON SCHEMA public TO PUBLIC;
+"""
+
+
+def backup_wanted(settings: Settings) -> bool:
+    """Production migrations take a backup first, unless BACKUP=skip says otherwise."""
+    return settings.get("ENV", "development") == "production" and settings.get("BACKUP", "") != "skip"
+
+
+def take_backup(database: Database) -> Path:
+    pg_dump = client_for_server("pg_dump", server_major(database))
+    BACKUP_DIR.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = BACKUP_DIR / f"{database.url.database}-{stamp}.dump"
+    result = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={path}"],
+        env=_env(database), capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        path.unlink(missing_ok=True)
+        raise BackupFailed(f"pg_dump failed: {_last_line(result.stderr)}", "nothing was migrated or changed")
+    print(f"✓ backup: {path.relative_to(REPO_ROOT)} ({_size(path.stat().st_size)})")
+    return path
+
+
+def restore(database: Database, dump: Path, confirmed: bool) -> None:
+    if not dump.is_file():
+        raise RestoreRefused(f"{dump} does not exist", f"pick one of: {_newest_backups()}")
+    with dump.open("rb") as file:
+        if file.read(len(DUMP_MAGIC)) != DUMP_MAGIC:
+            raise RestoreRefused(
+                f"{dump} is not a pg_dump custom-format dump; nothing was restored",
+                "give a file made by make db-backup",
+            )
+    if not confirmed:
+        _confirm(f"Replace the tables of {database.display} with the contents of {dump}?")
+    major = server_major(database)
+    pg_restore, psql = client_for_server("pg_restore", major), client_for_server("psql", major)
+    env = _env(database)
+    with migration_lock(database.libpq_url, config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")):
+        # The dump as SQL, run by psql in ONE transaction after emptying the database: a
+        # restore that fails leaves the database as it was, one that succeeds leaves
+        # exactly the dump (tables created since the backup are gone too).
+        dump_sql = subprocess.Popen(
+            [pg_restore, "--no-owner", "--file=-", str(dump)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        result = subprocess.run(
+            [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+             f"--command={EMPTY_DATABASE}", "--file=-"],
+            env=env, stdin=dump_sql.stdout, capture_output=True, text=True, check=False,
+        )
+        dump_sql.wait()
+    if result.returncode != 0 or dump_sql.returncode != 0:
+        errors = result.stderr or (dump_sql.stderr.read().decode(errors="replace") if dump_sql.stderr else "")
+        raise RestoreRefused(f"the restore failed, nothing was changed: {_last_line(errors)}")
+    print(f"✓ restored {dump} into {database.display}")
+
+
+def server_major(database: Database) -> int:
+    connection = connect(database.url)
+    try:
+        return connection.server_version // 10000
+    finally:
+        connection.close()
+
+
+def client_for_server(tool: str, major: int) -> str:
+    """The newest ``tool`` on this machine that can handle a server of version ``major``."""
+    candidates = [str(path) for path in Path("/usr/lib/postgresql").glob(f"*/bin/{tool}")]
+    if on_path := shutil.which(tool):
+        candidates.append(on_path)
+    versions = {candidate: _client_major(candidate) for candidate in candidates}
+    usable = [c for c, v in versions.items() if v is not None and v >= major]
+    if usable:
+        return max(usable, key=lambda c: versions[c] or 0)
+    found = ", ".join(sorted({str(v) for v in versions.values() if v})) or "none"
+    raise BackupFailed(
+        f"{tool} must be at least as new as the server (PostgreSQL {major}); this machine has: {found}",
+        f"install the PostgreSQL {major} client (Debian/Ubuntu: postgresql-client-{major}), or with Docker: "
+        f"docker compose exec db {tool} ...",
+    )
+
+
+def _client_major(path: str) -> int | None:
+    try:
+        output = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"(\d+)(?:\.\d+)?", output)
+    return int(match.group(1)) if match else None
+
+
+def _env(database: Database) -> dict[str, str]:
+    return {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
+
+
+def _confirm(question: str) -> None:
+    if not sys.stdin.isatty():
+        raise RestoreRefused("a restore must be confirmed, and there is no terminal to ask", "add yes=1 to confirm")
+    if input(f"{question} Type yes to continue: ").strip().lower() != "yes":
+        raise RestoreRefused("not confirmed: nothing was restored")
+
+
+def _newest_backups() -> str:
+    dumps = sorted(BACKUP_DIR.glob("*.dump"), reverse=True)[:3]
+    return ", ".join(str(d.relative_to(REPO_ROOT)) for d in dumps) or "no backups yet (make db-backup)"
+
+
+def _size(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def rollback_frontend() -> None:
+    raise NoFrontendRollback(
+        "Drizzle has no down migrations: a frontend migration cannot be undone by a command",
+        f"restore the backup taken before it (make db-restore file=...; newest: {_newest_backups()}), "
+        "or write a forward migration that reverts it (docs/migrations.md, \"Rolling back\")",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("dump", help="back up the database to backups/")
+    restore_parser = commands.add_parser("restore", help="restore a dump into the database")
+    restore_parser.add_argument("file", type=Path)
+    restore_parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    commands.add_parser("rollback-frontend", help="explain how to undo a frontend migration")
+    args = parser.parse_args()
+
+    if args.command == "rollback-frontend":
+        rollback_frontend()
+    database = run_preflight(quiet=True)
+    if args.command == "dump":
+        take_backup(database)
+    else:
+        restore(database, args.file if args.file.is_absolute() else REPO_ROOT / args.file, args.yes)
+
+
+if __name__ == "__main__":
+    entry_point(main)

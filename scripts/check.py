@@ -1,0 +1,81 @@
+"""``make migrate-check``: the gate before any migration is applied (and in CI).
+
+Problems, each with its own exit code (scripts/errors.py):
+Alembic has more than one head; the models differ from a database at head;
+Drizzle's journal and snapshots disagree (``drizzle-kit check``); a Drizzle
+migration would be skipped by its timestamp; an applied Drizzle migration file
+was changed; the database has a migration the repository does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from scripts.errors import (
+    DrizzleJournalInconsistent,
+    Failure,
+    ModelDrift,
+    StepFailed,
+    UnknownAppliedMigration,
+    entry_point,
+    report_all,
+)
+from scripts.migration_state import DatabaseState, read_database_state
+from scripts.preflight import run_preflight
+from scripts.tools import child_environment, run_tool
+
+DRIFT_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)',\s*(?:'[^']*',\s*)?(?:Table\()?'([^']+)'")
+
+
+def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
+    """Every problem, in the order a person should fix them."""
+    problems = list(state.problems)
+    problems += drizzle_kit_check(env)
+    backend = state.backend
+    backend_at_single_head = not backend.pending and backend.head and "," not in backend.head
+    if backend_at_single_head and not any(isinstance(p, UnknownAppliedMigration) for p in backend.problems):
+        problems += model_drift(env)
+    return problems
+
+
+def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:
+    result = run_tool("nextjs", ["drizzle-kit", "check"], env, echo=False)
+    if result.code == 0 and any("Everything's fine" in line for line in result.lines):
+        return []
+    return [
+        DrizzleJournalInconsistent(
+            f"frontend: drizzle-kit check: {result.cause}",
+            "two branches generated migrations from the same parent: keep the merged one, delete "
+            "the other's SQL file, snapshot and journal entry, then run make migration-frontend",
+        )
+    ]
+
+
+def model_drift(env: dict[str, str]) -> list[Failure]:
+    result = run_tool("backend", ["alembic", "check"], env, echo=False)
+    if result.code == 0:
+        return []
+    text = "\n".join(result.lines)
+    if "New upgrade operations detected" not in text:
+        return [StepFailed(f"backend: alembic check failed: {result.cause}", "run: cd backend && uv run alembic check")]
+    operations = sorted({f"{op} {name}" for op, name in DRIFT_OPERATION.findall(text)})
+    return [
+        ModelDrift(
+            "backend: the models differ from the database at head: " + (", ".join(operations) or "see alembic check"),
+            'generate a migration: make migration-backend m="what changed" (details: cd backend && uv run alembic check)',
+        )
+    ]
+
+
+def main() -> int:
+    database = run_preflight(quiet=True)
+    env = child_environment(database.settings, database.libpq_url)
+    problems = find_problems(read_database_state(database.url), env)
+    if problems:
+        return report_all(problems)
+    print("✓ migrate-check: one Alembic head, no drift, Drizzle journal consistent, nothing skipped or changed")
+    return 0
+
+
+if __name__ == "__main__":
+    entry_point(main)

@@ -1,0 +1,125 @@
+"""Running the real tools: their environment, their output made readable, their failure's cause."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.settings import REPO_ROOT, Settings
+from scripts.errors import StepFailed
+from scripts.redact import redact
+
+NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+ERASE_LINE = "\x1b[2K"  # a spinner redrawing its line: only the last drawing counts
+SPINNER_FRAME = re.compile(r"^\[[\u2800-\u28ff]\] [^.]*\.\.\.")  # e.g. "[⣷] applying migrations..."
+JS_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ lines? matching)")
+# How the wrapped tools state the cause of a failure, most specific first.
+CAUSE_PATTERNS = [
+    re.compile(r"cause: error: (.+)"),  # node-postgres: the database's own error
+    re.compile(r"cause: \w*Error: (.+)"),  # node-postgres: connection and URL errors
+    re.compile(r"^FAILED: (.+)"),  # alembic's command errors
+    re.compile(r"^sqlalchemy\.exc\.\w+: \([\w.]+\) (.+)"),  # the database's error, via SQLAlchemy
+    re.compile(r"^[\w.]*(?:Error|Exception|Exit): (.+)"),
+]
+
+
+def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, str]:
+    """The tools see the same configuration as the scripts: the environment over the env file."""
+    env = dict(settings.values)
+    env["PATH"] = os.pathsep.join([str(NODE_BIN), str(Path(sys.executable).parent), env.get("PATH", "")])
+    if libpq_url is not None:
+        env["DATABASE_URL"] = libpq_url
+    return env
+
+
+def libpq_variables(url) -> dict[str, str]:
+    """PG* variables for psql and pg_dump, so that no password goes on a command line."""
+    values = {
+        "PGHOST": url.host or url.query.get("host"),
+        "PGPORT": str(url.port) if url.port else None,
+        "PGUSER": url.username,
+        "PGPASSWORD": url.password,
+        "PGDATABASE": url.database,
+        "PGSSLMODE": url.query.get("sslmode"),
+    }
+    return {name: value for name, value in values.items() if isinstance(value, str) and value}
+
+
+def readable(lines: Iterable[str]) -> Iterator[str]:
+    """The tools' output without colour codes, spinner frames or stack traces."""
+    in_python_traceback = False
+    for raw in lines:
+        line = ANSI_ESCAPE.sub("", raw.rstrip("\n").rsplit(ERASE_LINE, 1)[-1])
+        line = SPINNER_FRAME.sub("", line)
+        if not line.strip():
+            continue
+        if line.startswith("Traceback (most recent call last):"):
+            in_python_traceback = True
+            continue
+        if in_python_traceback:
+            if line.startswith((" ", "\t")) or not line.strip():
+                continue
+            in_python_traceback = False
+        if line.startswith("During handling of the above exception"):
+            continue
+        if JS_STACK_FRAME.match(line):
+            continue
+        yield redact(line)
+
+
+def failure_cause(lines: list[str]) -> str:
+    for pattern in CAUSE_PATTERNS:
+        causes = [m.group(1).strip() for line in lines if (m := pattern.search(line))]
+        if causes:
+            return causes[-1]
+    meaningful = [line.strip() for line in lines if line.strip()]
+    return meaningful[-1] if meaningful else "it printed nothing"
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    code: int
+    lines: list[str]
+
+    @property
+    def cause(self) -> str:
+        return failure_cause(self.lines)
+
+
+def run_tool(folder: str, argv: list[str], env: dict[str, str], *, echo: bool) -> ToolRun:
+    """Run a tool in ``folder``; its readable output is printed (``echo``) and returned."""
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=REPO_ROOT / folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+    except FileNotFoundError:
+        raise StepFailed(f"{folder}: {argv[0]} is not installed", "run: make install") from None
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in readable(process.stdout):
+        lines.append(line)
+        if echo:
+            print(f"  {line}", flush=True)
+    return ToolRun(process.wait(), lines)
+
+
+def run_interactive(folder: str, argv: list[str], env: dict[str, str]) -> int:
+    try:
+        return subprocess.call(argv, cwd=REPO_ROOT / folder, env=env)
+    except FileNotFoundError:
+        raise StepFailed(f"{argv[0]} is not installed") from None
+
+
