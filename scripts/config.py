@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from sqlalchemy.engine import URL
 
@@ -12,9 +13,9 @@ from scripts.errors import Failure, MalformedDatabaseUrl, NoDatabaseUrl
 from scripts.redact import add_secret
 
 
-def settings() -> Settings:
+def settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
-        return load_settings()
+        return load_settings(environ)
     except ConfigError as error:
         raise NoDatabaseUrl(str(error)) from None
 

@@ -88,7 +88,7 @@ def _probe_tcp(host: str, port: int) -> None:
     where = f"{host}:{port}"
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):
         raise DatabaseUnreachable(
             f"cannot resolve the database host {host!r} (DNS lookup failed)",
             "check the host name in DATABASE_URL",

@@ -22,7 +22,7 @@ from app.settings import REPO_ROOT
 from scripts import config
 from scripts.backup import backup_wanted, take_backup
 from scripts.check import find_problems
-from scripts.errors import StepFailed, UsageError, entry_point, report_all
+from scripts.errors import Failure, StepFailed, UsageError, entry_point, report_all
 from scripts.lock import migration_lock
 from scripts.migration_state import DatabaseState, SystemState, read_database_state
 from scripts.preflight import Database, run_preflight
@@ -43,11 +43,15 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database: Databa
         return
     where = ""
     if database is not None and folder in SYSTEM_OF_FOLDER:
-        state = read_database_state(database.url)
-        system = getattr(state, SYSTEM_OF_FOLDER[folder])
-        if failed_file := failed_migration(system, result.lines):
-            where = f" in {failed_file}"
-        print(describe(state))
+        try:
+            state = read_database_state(database.url)
+        except Failure as unreadable:
+            print(f"  (what is applied now cannot be read: {unreadable.message})")
+        else:
+            system = getattr(state, SYSTEM_OF_FOLDER[folder])
+            if failed_file := failed_migration(system, result.lines):
+                where = f" in {failed_file}"
+            print(describe(state))
     raise StepFailed(
         f"{label} failed{where} (exit {result.code}): {result.cause}",
         hint_for(result.cause),

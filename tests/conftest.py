@@ -9,6 +9,9 @@ one database per test, so no test sees another's state.
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from psycopg import sql
 from pytest_postgresql import factories
 from sqlalchemy.engine import URL, make_url
 
+from scripts.localcluster import cluster_root
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 if not os.environ.get("TEST_DATABASE_URL"):
@@ -30,6 +35,7 @@ postgresql_noproc = factories.postgresql_noproc(
     host=SERVER.host, port=SERVER.port, user=SERVER.username, password=SERVER.password
 )
 postgresql = factories.postgresql("postgresql_noproc")
+reference_postgresql = factories.postgresql("postgresql_noproc", dbname="reference")
 
 
 @dataclass(frozen=True)
@@ -129,3 +135,89 @@ def role(database: Database) -> Iterator[tuple[str, str]]:
         admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO CURRENT_USER").format(sql.Identifier(database.name)))
         admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
         admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def reference(reference_postgresql: psycopg.Connection) -> Database:
+    """A second empty database, to compare with."""
+    return Database(SERVER.set(database=reference_postgresql.info.dbname))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Clone:
+    """A copy of the working tree, as a fresh clone has it (no .env), to change freely.
+
+    Its .env.example points to a free port, so that its project-local database
+    never collides with another.
+    """
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root, port
+
+    @property
+    def example_database_url(self) -> URL:
+        text = (self.root / ".env.example").read_text()
+        return make_url(re.search(r"^DATABASE_URL=(.+)$", text, re.MULTILINE).group(1))
+
+    def make(self, *targets: str, **env: str) -> Result:
+        completed = self.popen(*targets, **env)
+        stdout, _ = completed.communicate(timeout=600)
+        return Result(completed.returncode, stdout)
+
+    def popen(self, *targets: str, **env: str) -> subprocess.Popen[str]:
+        environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENV_FILE", "DB_BACKEND")}
+        return subprocess.Popen(
+            ["make", "--no-print-directory", *targets], cwd=self.root, env={**environment, **env},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+
+    def add_alembic_revision(self, revision: str, down_revision: str, body: str) -> Path:
+        path = self.root / "backend" / "alembic" / "versions" / f"{revision}_test.py"
+        path.write_text(
+            f'''"""test revision {revision}"""
+import os
+import time
+
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{body}
+
+
+def downgrade() -> None:
+    pass
+'''
+        )
+        return path
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Iterator[Clone]:
+    root, port = tmp_path / "repo", free_port()
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )
+    for name in filter(None, files.stdout.split("\0")):
+        if (REPO_ROOT / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, root / name)
+    # Installed packages are not what is under test: share them rather than install again.
+    (root / "nextjs" / "node_modules").symlink_to(REPO_ROOT / "nextjs" / "node_modules")
+    example = root / ".env.example"
+    example.write_text(re.sub(r"@127\.0\.0\.1:\d+/", f"@127.0.0.1:{port}/", example.read_text()))
+    clone = Clone(root, port)
+    yield clone
+    clone.make("db-down")
+    shutil.rmtree(cluster_root(root), ignore_errors=True)

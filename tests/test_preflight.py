@@ -6,19 +6,13 @@ import socket
 
 import pytest
 
-from conftest import Database, Result, run
+from conftest import Database, Result, free_port, run
 
 SECRET = "s3cret-Pa55word"
 
 
 def preflight(database_url: str | None, **env: str) -> Result:
     return run(["uv", "run", "--frozen", "python", "-m", "scripts.preflight"], database_url=database_url, **env)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def assert_clean(result: Result) -> None:

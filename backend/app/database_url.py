@@ -8,12 +8,14 @@ psycopg 3 and rejects ``postgres://``. Everything goes through :func:`parse`.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 
 ACCEPTED_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
 SQLALCHEMY_DRIVER = "postgresql+psycopg2"
+HOST_NAME = re.compile(r"^[\w.\-:%]+$")  # names, IPv4, and IPv6 with an optional zone
 
 
 class InvalidDatabaseUrl(ValueError):
@@ -43,6 +45,11 @@ def parse(raw: str) -> URL:
         ) from None
     if not url.database:
         raise InvalidDatabaseUrl("it names no database: add /DATABASE after the host")
+    if url.host and not HOST_NAME.match(url.host):
+        raise InvalidDatabaseUrl(
+            "its host has characters no host name has: is an '@', ':' or '/' in the password "
+            "not percent-encoded (e.g. '@' as %40)?"
+        )
     if not (url.host or url.query.get("host")):
         raise InvalidDatabaseUrl(
             "it names no host: add @HOST:PORT, or ?host=/path/to/socket/dir for a Unix socket"

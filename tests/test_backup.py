@@ -1,0 +1,108 @@
+"""Backups: taken with pg_dump, restored in one transaction; production migrations take one first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, Database, run
+
+BACKUPS = REPO_ROOT / "backups"
+
+
+@pytest.fixture
+def new_backups() -> Iterator[list[Path]]:
+    """The dumps a test writes to backups/, removed afterwards."""
+    before = set(BACKUPS.glob("*.dump"))
+    created: list[Path] = []
+    yield created
+    for dump in set(BACKUPS.glob("*.dump")) - before:
+        dump.unlink()
+
+
+def backup_path(output: str) -> Path:
+    match = re.search(r"✓ backup: (backups/\S+\.dump) \(\d+(\.\d)? (B|kB|MB)\)", output)
+    assert match, output
+    return REPO_ROOT / match.group(1)
+
+
+def test_backup_then_drop_a_table_then_restore_brings_the_data_back(migrated: Database, new_backups) -> None:
+    migrated.query("""INSERT INTO "user" (id, name, email, updated_at) VALUES ('u1', 'Ada', 'a@example.com', now())""")
+    migrated.query("INSERT INTO api.note (user_id, title) VALUES ('u1', 'precious')")
+    backup = migrated.make("db-backup")
+    assert backup.code == 0, backup.output
+    dump = backup_path(backup.output)
+    migrated.query("DROP TABLE api.note")
+
+    restore = migrated.make("db-restore", f"file={dump.relative_to(REPO_ROOT)}", "yes=1")
+
+    assert restore.code == 0, restore.output
+    assert migrated.query("SELECT title FROM api.note") == [("precious",)]
+
+
+def test_restore_removes_what_was_created_after_the_backup(migrated: Database, new_backups) -> None:
+    dump = backup_path(migrated.make("db-backup").output)
+    migrated.query("CREATE TABLE api.later (id int)")
+    migrated.query("CREATE TABLE public.later (id int)")
+
+    restore = migrated.make("db-restore", f"file={dump}", "yes=1")
+
+    assert restore.code == 0, restore.output
+    assert {"api.later", "public.later"}.isdisjoint(migrated.tables())
+    assert migrated.make("migrate-check").code == 0
+
+
+def test_restore_refuses_a_file_that_is_not_a_dump(migrated: Database, tmp_path: Path) -> None:
+    not_a_dump = tmp_path / "notes.txt"
+    not_a_dump.write_text("hello")
+    tables = migrated.tables()
+
+    result = migrated.make("db-restore", f"file={not_a_dump}", "yes=1")
+
+    assert "Error 23" in result.output
+    assert "is not a pg_dump custom-format dump; nothing was restored" in result.output
+    assert migrated.tables() == tables
+
+
+def test_restore_without_confirmation_and_without_a_terminal_changes_nothing(migrated: Database, new_backups) -> None:
+    dump = backup_path(migrated.make("db-backup").output)
+    migrated.query("CREATE TABLE api.later (id int)")
+
+    result = migrated.make("db-restore", f"file={dump}")
+
+    assert "Error 23" in result.output
+    assert "add yes=1 to confirm" in result.output
+    assert "api.later" in migrated.tables()
+
+
+def test_migrate_in_production_takes_a_backup_first(database: Database, new_backups) -> None:
+    result = database.make("migrate", ENV="production")
+
+    assert result.code == 0, result.output
+    dump = backup_path(result.output)
+    assert dump.read_bytes().startswith(b"PGDMP")
+    assert result.output.index("✓ backup:") < result.output.index("→ nextjs: drizzle-kit migrate")
+
+
+def test_migrate_in_production_with_backup_skip_takes_none(database: Database, new_backups) -> None:
+    result = database.make("migrate", ENV="production", BACKUP="skip")
+
+    assert result.code == 0, result.output
+    assert "✓ backup:" not in result.output
+
+
+def test_migrate_in_development_takes_no_backup(database: Database, new_backups) -> None:
+    result = database.make("migrate")
+
+    assert "✓ backup:" not in result.output
+
+
+def test_rollback_frontend_does_not_pretend_and_points_to_a_restore() -> None:
+    result = run(["make", "rollback-frontend"], database_url=None)
+
+    assert "Error 24" in result.output
+    assert "Drizzle has no down migrations" in result.output
+    assert "make db-restore file=" in result.output

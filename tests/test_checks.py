@@ -1,0 +1,145 @@
+"""`make migrate-check` and `make migrate-status`: every problem is named, has its exit code, and blocks `make migrate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Clone, Database
+
+HEAD = "96c9745930f4"
+
+
+def check(clone: Clone, database: Database, target: str = "migrate-check", **env: str):
+    return clone.make(target, DATABASE_URL=database.url_string(), ENV_FILE="/dev/null", **env)
+
+
+def add_drizzle_migration(clone: Clone, tag: str, when: int, sql: str) -> None:
+    """A journal entry and its SQL file, as `drizzle-kit generate` writes them (snapshot aside)."""
+    journal_file = clone.root / "nextjs" / "drizzle" / "meta" / "_journal.json"
+    journal = json.loads(journal_file.read_text())
+    entry = dict(journal["entries"][-1], idx=len(journal["entries"]), tag=tag, when=when)
+    journal["entries"].append(entry)
+    journal_file.write_text(json.dumps(journal, indent=2))
+    (clone.root / "nextjs" / "drizzle" / f"{tag}.sql").write_text(sql)
+
+
+def first_migration_time(clone: Clone) -> int:
+    journal = json.loads((clone.root / "nextjs" / "drizzle" / "meta" / "_journal.json").read_text())
+    return journal["entries"][0]["when"]
+
+
+def test_check_passes_on_a_database_at_head(clone: Clone, migrated: Database) -> None:
+    result = check(clone, migrated)
+
+    assert result.code == 0, result.output
+    assert "✓ migrate-check" in result.output
+
+
+def test_multiple_alembic_heads_are_named_with_the_merge_command(clone: Clone, migrated: Database) -> None:
+    clone.add_alembic_revision("aaaa00000001", HEAD, "    pass")
+    clone.add_alembic_revision("bbbb00000002", HEAD, "    pass")
+
+    result = check(clone, migrated)
+
+    assert "Error 30" in result.output
+    assert "Alembic has 2 heads (aaaa00000001, bbbb00000002)" in result.output
+    assert "alembic merge heads" in result.output
+
+
+def test_multiple_heads_block_make_migrate(clone: Clone, migrated: Database) -> None:
+    clone.add_alembic_revision("aaaa00000001", HEAD, "    op.execute('CREATE TABLE api.a (id int)')")
+    clone.add_alembic_revision("bbbb00000002", HEAD, "    op.execute('CREATE TABLE api.b (id int)')")
+
+    result = check(clone, migrated, target="migrate")
+
+    assert "Error 30" in result.output
+    assert "nothing was applied" in result.output
+    assert {"api.a", "api.b"}.isdisjoint(migrated.tables())
+
+
+def test_drift_between_models_and_a_database_at_head_is_named(clone: Clone, migrated: Database) -> None:
+    migrated.query("ALTER TABLE api.note ADD COLUMN stray text")
+
+    result = check(clone, migrated)
+
+    assert "Error 31" in result.output
+    assert "the models differ from the database at head: remove_column note" in result.output
+    assert "make migration-backend" in result.output
+
+
+def test_a_drizzle_migration_older_than_the_newest_applied_is_named_and_blocks_migrate(
+    clone: Clone, migrated: Database
+) -> None:
+    add_drizzle_migration(clone, "0001_from_a_branch", first_migration_time(clone) - 1000, 'CREATE TABLE "late" (id int);')
+
+    result = check(clone, migrated, target="migrate")
+
+    assert "Error 33" in result.output
+    assert "nextjs/drizzle/0001_from_a_branch.sql is older than the newest applied migration" in result.output
+    assert '"when"' in result.output
+    assert "public.late" not in migrated.tables()
+
+
+def test_an_applied_drizzle_migration_that_was_edited_is_named(clone: Clone, migrated: Database) -> None:
+    applied = clone.root / "nextjs" / "drizzle" / "0000_better_auth.sql"
+    applied.write_text(applied.read_text() + "\n-- edited after it was applied\n")
+
+    result = check(clone, migrated)
+
+    assert "Error 34" in result.output
+    assert "nextjs/drizzle/0000_better_auth.sql was changed after it was applied" in result.output
+
+
+def test_a_drizzle_snapshot_collision_is_reported_by_drizzle_kit_check(clone: Clone, migrated: Database) -> None:
+    meta = clone.root / "nextjs" / "drizzle" / "meta"
+    snapshot = json.loads((meta / "0000_snapshot.json").read_text())
+    (meta / "0001_snapshot.json").write_text(json.dumps({**snapshot, "id": "11111111-1111-4111-8111-111111111111"}))
+    add_drizzle_migration(clone, "0001_parallel", first_migration_time(clone) + 1000, "SELECT 1;")
+
+    result = check(clone, migrated)
+
+    assert "Error 32" in result.output
+    assert "drizzle-kit check" in result.output and "collision" in result.output
+
+
+def test_a_database_at_a_revision_the_repository_lacks_is_named(clone: Clone, migrated: Database) -> None:
+    migrated.query("UPDATE api.alembic_version SET version_num = 'feedfacecafe'")
+
+    result = check(clone, migrated)
+
+    assert "Error 35" in result.output
+    assert "the database is at revision feedfacecafe" in result.output
+
+
+def test_status_lists_applied_and_pending_in_order_and_exits_1(clone: Clone, migrated: Database) -> None:
+    clone.add_alembic_revision("cccc00000003", HEAD, "    pass")
+
+    result = check(clone, migrated, target="migrate-status")
+
+    assert "Error 1" in result.output
+    lines = result.output.splitlines()
+    assert "  ✓ 0000_better_auth" in lines
+    assert "  ✓ 96c9745930f4  create note table" in lines
+    assert "  · cccc00000003  test revision cccc00000003  pending" in lines
+    assert "Status: 1 migration(s) pending: run make migrate" in lines
+
+
+def test_status_as_json_says_the_same(clone: Clone, migrated: Database) -> None:
+    clone.add_alembic_revision("cccc00000003", HEAD, "    pass")
+
+    result = clone.make("-s", "migrate-status", "FORMAT=json", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
+    document = json.loads(result.output[result.output.index("{") : result.output.rindex("}") + 1])
+
+    assert document["status"] == "pending" and document["exit_code"] == 1
+    assert [m["id"] for m in document["backend"]["applied"]] == [HEAD]
+    assert [m["id"] for m in document["backend"]["pending"]] == ["cccc00000003"]
+    assert [m["id"] for m in document["frontend"]["applied"]] == ["0000_better_auth"]
+    assert document["problems"] == []
+
+
+def test_status_of_an_up_to_date_database_exits_0(clone: Clone, migrated: Database) -> None:
+    result = check(clone, migrated, target="migrate-status")
+
+    assert result.code == 0, result.output
+    assert "Status: up to date" in result.output

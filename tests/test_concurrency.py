@@ -1,0 +1,68 @@
+"""One migration run at a time: concurrent runs, a held lock, bounded waits on live tables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import psycopg
+
+from conftest import REPO_ROOT, Database
+from scripts.lock import LOCK_KEY
+
+RUNS = 8
+
+
+def test_eight_concurrent_migrate_runs_apply_every_migration_exactly_once(
+    database: Database, reference: Database
+) -> None:
+    environment = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": database.url_string()}
+    runs = [
+        subprocess.Popen(
+            ["make", "--no-print-directory", "migrate"], cwd=REPO_ROOT, env=environment,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for _ in range(RUNS)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0] * RUNS, "\n\n".join(outputs)
+    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(1,)]
+    assert database.query("SELECT count(*) FROM api.alembic_version") == [(1,)]
+    assert any("another migration is running" in output for output in outputs)
+    assert reference.make("migrate").code == 0
+    assert database.schema_dump().replace(database.name, "DB") == reference.schema_dump().replace(reference.name, "DB")
+
+
+def test_a_run_that_cannot_get_the_lock_in_time_fails_naming_the_holder(database: Database) -> None:
+    with psycopg.connect(database.url_string(drivername="postgresql"), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        holder_pid = holder.info.backend_pid
+
+        result = database.make("migrate", MIGRATE_LOCK_TIMEOUT="1")
+
+    assert "Error 21" in result.output
+    assert "another migration still holds the lock after 1 s" in result.output
+    assert f"pid {holder_pid}" in result.output
+    assert database.tables() == set()
+
+
+def test_the_lock_is_released_when_a_run_ends(migrated: Database) -> None:
+    with psycopg.connect(migrated.url_string(drivername="postgresql"), autocommit=True) as other:
+        assert other.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone() == (True,)
+
+
+def test_a_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(database: Database) -> None:
+    assert database.make("migrate-frontend").code == 0
+    with psycopg.connect(database.url_string(drivername="postgresql")) as live_traffic:
+        # An open write transaction on "user": the backend's foreign key to it must wait.
+        live_traffic.execute('LOCK TABLE "user" IN ROW EXCLUSIVE MODE')
+
+        result = database.make("migrate-backend", DB_LOCK_TIMEOUT="1s")
+
+        live_traffic.rollback()
+
+    assert "Error 20" in result.output
+    assert "canceling statement due to lock timeout" in result.output
+    assert "DB_LOCK_TIMEOUT" in result.output
+    assert "api.note" not in database.tables()
