@@ -18,6 +18,10 @@ PY := $(UV) run --frozen python
 RUN := $(PY) -m scripts.run
 NODE_MODULES := nextjs/node_modules/.package-lock.json
 
+# Arguments of single targets, read by the recipes from the environment ("$$m"), never
+# pasted into the command line, so that quotes or $(...) in them stay plain text.
+export m name to file
+
 # The test suite's own PostgreSQL cluster (started by `make test`, never your database).
 TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/postgres
 
@@ -51,8 +55,9 @@ require-tools:
 
 # --lock: one run at a time (a PostgreSQL advisory lock), bounded lock waits.
 # --check: migrate-check first.  --backup: a backup first when ENV=production.
+# --fast: "up to date" at once when nothing changed since a full run found nothing to do.
 migrate: $(NODE_MODULES) ## Apply all migrations: frontend (Drizzle) first, then backend (Alembic)
-	$(RUN) --lock --check --backup --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
+	$(RUN) --fast --lock --check --backup --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
 
 migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth tables)
 	$(RUN) --lock --check --backup --in nextjs -- drizzle-kit migrate
@@ -68,16 +73,16 @@ migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --in backend -- alembic revision --autogenerate -m "$(m)"
+	$(RUN) --in backend -- alembic revision --autogenerate -m "$$m"
 
 migration-frontend: $(NODE_MODULES) ## New Drizzle migration from nextjs/auth-schema.ts (optional name=...)
-	$(RUN) --offline --in nextjs -- drizzle-kit generate $(if $(name),--name "$(name)")
+	$(RUN) --offline --in nextjs -- drizzle-kit generate $(if $(name),--name "$$name")
 
 auth-schema: $(NODE_MODULES) ## Regenerate nextjs/auth-schema.ts from nextjs/lib/auth.ts (Better Auth CLI)
 	$(RUN) --offline --in nextjs -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
 
 rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
-	$(RUN) --lock --backup --in backend -- alembic downgrade $(or $(to),-1)
+	$(RUN) --lock --backup --in backend -- alembic downgrade "$${to:--1}"
 
 rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
 	$(PY) -m scripts.backup rollback-frontend
@@ -104,7 +109,7 @@ db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom 
 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
 	@test -n "$(strip $(file))" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
-	$(PY) -m scripts.backup restore "$(file)" $(if $(yes),--yes)
+	$(PY) -m scripts.backup restore "$$file" $(if $(yes),--yes)
 
 # ---- Tests --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -76,21 +77,30 @@ def restore(database: Database, dump: Path, confirmed: bool) -> None:
     major = server_major(database)
     pg_restore, psql = client_for_server("pg_restore", major), client_for_server("psql", major)
     env = _env(database)
-    with migration_lock(database.libpq_url, config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")):
+    with migration_lock(
+        database.libpq_url,
+        config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60"),
+        config.seconds(database.settings, "DB_CONNECT_TIMEOUT", "5"),
+    ):
         # The dump as SQL, run by psql in ONE transaction after emptying the database: a
         # restore that fails leaves the database as it was, one that succeeds leaves
         # exactly the dump (tables created since the backup are gone too).
-        dump_sql = subprocess.Popen(
-            [pg_restore, "--no-owner", "--file=-", str(dump)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        result = subprocess.run(
-            [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
-             f"--command={EMPTY_DATABASE}", "--file=-"],
-            env=env, stdin=dump_sql.stdout, capture_output=True, text=True, check=False,
-        )
-        dump_sql.wait()
+        with tempfile.TemporaryFile() as restore_errors:
+            dump_sql = subprocess.Popen(
+                [pg_restore, "--no-owner", "--file=-", str(dump)], env=env, stdout=subprocess.PIPE, stderr=restore_errors
+            )
+            assert dump_sql.stdout is not None
+            result = subprocess.run(
+                [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+                 f"--command={EMPTY_DATABASE}", "--file=-"],
+                env=env, stdin=dump_sql.stdout, capture_output=True, text=True, check=False,
+            )
+            # psql may stop early: pg_restore must not wait forever on a full pipe.
+            dump_sql.stdout.close()
+            dump_sql.wait()
+            restore_errors.seek(0)
+            errors = result.stderr or restore_errors.read().decode(errors="replace")
     if result.returncode != 0 or dump_sql.returncode != 0:
-        errors = result.stderr or (dump_sql.stderr.read().decode(errors="replace") if dump_sql.stderr else "")
         raise RestoreRefused(f"the restore failed, nothing was changed: {_last_line(errors)}")
     print(f"✓ restored {dump} into {database.display}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from app.settings import REPO_ROOT
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -20,10 +21,14 @@ from scripts.errors import (
     entry_point,
     report_all,
 )
+from scripts.fastpath import fingerprint
 from scripts.migration_state import DatabaseState, read_database_state
 from scripts.preflight import run_preflight
 from scripts.tools import child_environment, run_tool
 
+# drizzle-kit check reads the journal and snapshots only; its verdict depends on its version.
+DRIZZLE_CHECK_SOURCES = ["nextjs/drizzle/meta", "nextjs/drizzle.config.ts", "nextjs/package-lock.json"]
+DRIZZLE_CHECK_PASSED = REPO_ROOT / ".cache" / "drizzle-kit-check-passed"
 DRIFT_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)',\s*(?:'[^']*',\s*)?(?:Table\()?'([^']+)'")
 
 
@@ -39,8 +44,14 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
 
 
 def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:
+    """`drizzle-kit check`, run only when the files it reads changed since it last passed."""
+    key = fingerprint(DRIZZLE_CHECK_SOURCES)
+    if DRIZZLE_CHECK_PASSED.is_file() and DRIZZLE_CHECK_PASSED.read_text() == key:
+        return []
     result = run_tool("nextjs", ["drizzle-kit", "check"], env, echo=False)
     if result.code == 0 and any("Everything's fine" in line for line in result.lines):
+        DRIZZLE_CHECK_PASSED.parent.mkdir(exist_ok=True)
+        DRIZZLE_CHECK_PASSED.write_text(key)
         return []
     return [
         DrizzleJournalInconsistent(

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING
 
-from app.database_url import InvalidDatabaseUrl, parse
 from app.settings import ConfigError, Settings, load_settings
-from scripts.errors import Failure, MalformedDatabaseUrl, NoDatabaseUrl
+from scripts.errors import InvalidSetting, MalformedDatabaseUrl, NoDatabaseUrl
 from scripts.redact import add_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+MAX_SECONDS = 86400  # a day: also keeps PostgreSQL's lock_timeout (milliseconds, int32) in range
+# The password of a URL as typed, registered for masking before anything parses the URL.
+TYPED_PASSWORD = re.compile(r"^[^:/]*://[^:/@]*:(.*)@")
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -22,7 +28,12 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def database_url(settings: Settings) -> URL:
     """DATABASE_URL, present and well-formed (pre-flight checks 1 and 2)."""
+    # Imported here: SQLAlchemy is too slow to import for the no-op fast path.
+    from app.database_url import InvalidDatabaseUrl, parse
+
     raw = settings.database_url
+    if typed := TYPED_PASSWORD.match(raw or ""):
+        add_secret(typed.group(1))
     if not raw:
         raise NoDatabaseUrl(
             "DATABASE_URL is not set (not in the environment, not in the env file)",
@@ -45,8 +56,10 @@ def seconds(settings: Settings, name: str, default: str) -> float:
         number = float(value)
     except ValueError:
         number = -1
-    if not 0 <= number < float("inf"):
-        raise Failure(f"{name}={value!r} is not a number of seconds", f"set {name} to e.g. {default}")
+    if not 0 <= number <= MAX_SECONDS:
+        raise InvalidSetting(
+            f"{name}={value!r} is not a number of seconds from 0 to {MAX_SECONDS}", f"set {name} to e.g. {default}"
+        )
     return number
 
 
@@ -66,6 +79,6 @@ def migration_session_options(settings: Settings) -> str:
     ):
         value = settings.get(name, default).strip()
         if not POSTGRES_DURATION.match(value):
-            raise Failure(f"{name}={value!r} is not a PostgreSQL duration", f"set {name} to e.g. {default}")
+            raise InvalidSetting(f"{name}={value!r} is not a PostgreSQL duration", f"set {name} to e.g. {default}")
         options.append(f"-c {setting}={value.replace(' ', '')}")
     return " ".join(options)

@@ -8,7 +8,6 @@ or ``DB_BACKEND=local`` chooses explicitly.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 
@@ -51,25 +50,25 @@ def choose_backend(settings: Settings) -> str:
 def up(url: URL, settings: Settings) -> None:
     _require_local(url)
     if choose_backend(settings) == "docker":
-        _compose(url, "up", "--detach", "--wait", "db")
+        _compose(url, settings, "up", "--detach", "--wait", "db")
         print(f"✓ database container up on 127.0.0.1:{url.port or 5432}")
     else:
-        LocalCluster.for_url(url).ensure_running(url)
+        LocalCluster.for_url(url, settings).ensure_running(url)
 
 
 def down(url: URL, settings: Settings) -> None:
     _require_local(url)
     if choose_backend(settings) == "docker":
-        _compose(url, "stop", "db")
+        _compose(url, settings, "stop", "db")
         print("✓ database container stopped (its volume keeps the data)")
-    elif LocalCluster.for_url(url).stop():
+    elif LocalCluster.for_url(url, settings).stop():
         print(f"✓ local database on 127.0.0.1:{url.port or 5432} stopped (.localdb/ keeps the data)")
     else:
         print(f"local database on 127.0.0.1:{url.port or 5432} is not running")
 
 
-def status(url: URL) -> int:
-    cluster = LocalCluster.for_url(url)
+def status(url: URL, settings: Settings) -> int:
+    cluster = LocalCluster.for_url(url, settings)
     if cluster.is_running():
         print(f"local database running on 127.0.0.1:{cluster.port}")
         return 0
@@ -86,14 +85,14 @@ def _require_local(url: URL) -> None:
         )
 
 
-def _compose(url: URL, *args: str) -> None:
+def _compose(url: URL, settings: Settings, *args: str) -> None:
     env = {
         "POSTGRES_USER": url.username or "postgres",
         "POSTGRES_PASSWORD": url.password or "",
         "POSTGRES_DB": url.database or "postgres",
         "POSTGRES_PORT": str(url.port or 5432),
     }
-    result = subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT, env={**os.environ, **env})
+    result = subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT, env={**settings.values, **env})
     if result.returncode != 0:
         raise LocalDatabaseError(
             f"docker compose {' '.join(args)} failed (exit {result.returncode})",
@@ -112,7 +111,7 @@ def main() -> int:
     elif args.action == "down":
         down(url, settings)
     else:
-        return status(url)
+        return status(url, settings)
     return 0
 
 

@@ -5,6 +5,7 @@ The exit codes are documented in docs/configuration.md ("Exit codes").
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 
@@ -52,6 +53,16 @@ class PermissionDenied(Failure):
 
 class LocalDatabaseError(Failure):
     exit_code = 16
+
+
+class InvalidSetting(Failure):
+    exit_code = 17
+
+
+class DatabaseError(Failure):
+    """The database answered a query with an error the scripts did not expect."""
+
+    exit_code = 18
 
 
 class StepFailed(Failure):
@@ -114,6 +125,8 @@ def report_all(failures: list[Failure]) -> int:
 
 def entry_point(main: Callable[[], int | None]) -> None:
     """Run ``main``; turn any failure into one or two lines and its exit code."""
+    # Stopped like Ctrl-C (a container stopping, CI cancelling): tools end, locks are released.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = main() or 0
     except Failure as failure:
@@ -122,4 +135,27 @@ def entry_point(main: Callable[[], int | None]) -> None:
     except KeyboardInterrupt:
         print("✗ interrupted", file=sys.stderr)
         code = 130
+    except Exception as error:  # noqa: BLE001 - the one place that turns the unexpected into a message
+        failure = _unexpected(error)
+        report(failure)
+        code = failure.exit_code
     sys.exit(code)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _unexpected(error: Exception) -> Failure:
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    if type(error).__module__.startswith("psycopg2"):
+        return DatabaseError(
+            f"the database refused a query: {first_line}",
+            "check that the role in DATABASE_URL may read and change the schemas public, drizzle and api",
+        )
+    failure = Failure(
+        f"unexpected error ({type(error).__name__}): {first_line}",
+        "this is a bug in the template's scripts/: please report it with the command you ran",
+    )
+    failure.exit_code = 70
+    return failure

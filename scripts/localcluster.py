@@ -7,6 +7,7 @@ password, port and database name from DATABASE_URL.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -20,7 +21,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import URL
 
 from app.database_url import for_libpq
-from app.settings import REPO_ROOT
+from app.settings import REPO_ROOT, Settings
 from scripts.errors import LocalDatabaseError
 
 SERVER_USER = "postgres"  # PostgreSQL refuses to run as root; root runs it as this user.
@@ -30,11 +31,10 @@ INSTALL_HINT = (
 )
 
 
-def server_bin_dir(environ: dict[str, str] | None = None) -> Path:
-    """Where initdb and pg_ctl are: $PG_BIN, then PATH, then Debian's versioned folders."""
-    environ = os.environ if environ is None else environ
-    if environ.get("PG_BIN"):
-        candidates = [Path(environ["PG_BIN"])]
+def server_bin_dir(pg_bin: str | None = None) -> Path:
+    """Where initdb and pg_ctl are: PG_BIN, then PATH, then Debian's versioned folders."""
+    if pg_bin:
+        candidates = [Path(pg_bin)]
     else:
         on_path = shutil.which("pg_ctl")
         debian = sorted(
@@ -53,11 +53,12 @@ def server_bin_dir(environ: dict[str, str] | None = None) -> Path:
 class LocalCluster:
     home: Path
     port: int
+    pg_bin: str | None = None
 
     @classmethod
-    def for_url(cls, url: URL) -> LocalCluster:
+    def for_url(cls, url: URL, settings: Settings) -> LocalCluster:
         port = url.port or 5432
-        return cls(home=cluster_root() / str(port), port=port)
+        return cls(home=cluster_root() / str(port), port=port, pg_bin=settings.get("PG_BIN", "") or None)
 
     @property
     def data_dir(self) -> Path:
@@ -77,14 +78,18 @@ class LocalCluster:
 
     def ensure_running(self, url: URL) -> None:
         """Initialise and start the cluster as needed, and create the URL's database."""
-        if not self.is_initialised():
-            self._init(url)
-        if self.is_running():
-            print(f"✓ local database already running on 127.0.0.1:{self.port}")
-        else:
-            self._start()
-            print(f"✓ local database started on 127.0.0.1:{self.port} ({self._shown(self.home)})")
-        self._create_database(url)
+        self.home.parent.mkdir(parents=True, exist_ok=True)
+        # Two first runs at once (two terminals) must not both run initdb or pg_ctl start.
+        with open(self.home.parent / f"{self.port}.lock", "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            if not self.is_initialised():
+                self._init(url)
+            if self.is_running():
+                print(f"✓ local database already running on 127.0.0.1:{self.port}")
+            else:
+                self._start()
+                print(f"✓ local database started on 127.0.0.1:{self.port} ({self._shown(self.home)})")
+            self._create_database(url)
 
     def stop(self) -> bool:
         if not self.is_running():
@@ -134,7 +139,14 @@ class LocalCluster:
             )
 
     def _create_database(self, url: URL) -> None:
-        connection = psycopg2.connect(for_libpq(url.set(database="postgres")), connect_timeout=5)
+        try:
+            connection = psycopg2.connect(for_libpq(url.set(database="postgres")), connect_timeout=5)
+        except psycopg2.OperationalError:
+            raise LocalDatabaseError(
+                f"the local database in {self._shown(self.home)} does not accept the user and password of DATABASE_URL",
+                "it was created with other credentials: use those, or start afresh: "
+                f"make db-down && rm -rf {self._shown(self.home)}",
+            ) from None
         connection.autocommit = True
         try:
             with connection.cursor() as cursor:
@@ -149,7 +161,7 @@ class LocalCluster:
         return self._run("pg_ctl", "--pgdata", str(self.data_dir), *args, check=check)
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(server_bin_dir() / tool), *args]
+        command = [str(server_bin_dir(self.pg_bin) / tool), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SERVER_USER, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, cwd="/")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import psycopg2
 from psycopg2 import errors
+from psycopg2.extensions import cursor as Cursor
 
 from scripts.errors import MigrationLocked
 
@@ -24,14 +25,29 @@ LOCK_NAME = "fullstack-template:migrations"
 LOCK_KEY = int.from_bytes(hashlib.sha256(LOCK_NAME.encode()).digest()[:8], "big", signed=True)
 
 
+# The lock's session sits idle for the whole run: no server-side timeout may end it
+# (and so release the lock) under a long migration. Only settings the server has are set.
+NO_SESSION_TIMEOUTS = """
+SELECT set_config(name, '0', false) FROM pg_settings
+WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout', 'statement_timeout')
+"""
+
+
 @contextmanager
-def migration_lock(libpq_url: str, wait_seconds: float) -> Iterator[None]:
+def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float = 10) -> Iterator[None]:
     """Hold the migration lock; wait up to ``wait_seconds`` for another run to finish."""
     application_name = f"migrate on {socket.gethostname()} pid {os.getpid()}"[:63]
-    connection = psycopg2.connect(libpq_url, application_name=application_name, connect_timeout=10)
+    connection = psycopg2.connect(
+        libpq_url,
+        application_name=application_name,
+        connect_timeout=max(1, int(connect_timeout)),
+        # A dead network path is noticed, rather than the lock looking held forever.
+        keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+    )
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
+            cursor.execute(NO_SESSION_TIMEOUTS)
             cursor.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
             if not cursor.fetchone()[0]:
                 holder = _holder(cursor)
@@ -42,7 +58,7 @@ def migration_lock(libpq_url: str, wait_seconds: float) -> Iterator[None]:
         connection.close()
 
 
-def _wait(cursor, wait_seconds: float, holder: str) -> None:
+def _wait(cursor: Cursor, wait_seconds: float, holder: str) -> None:
     cursor.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(int(wait_seconds * 1000), 1)}ms",))
     try:
         cursor.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
@@ -54,7 +70,7 @@ def _wait(cursor, wait_seconds: float, holder: str) -> None:
     cursor.execute("SELECT set_config('lock_timeout', '0', false)")
 
 
-def _holder(cursor) -> str:
+def _holder(cursor: Cursor) -> str:
     """Who holds the lock, as far as the database can tell."""
     cursor.execute(
         """

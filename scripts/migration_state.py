@@ -7,11 +7,13 @@ revision files) with what the database recorded (``drizzle.__drizzle_migrations`
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg2.extensions import cursor as Cursor
 from sqlalchemy.engine import URL
 
 from app.settings import REPO_ROOT
@@ -27,7 +29,7 @@ from scripts.errors import (
 from scripts.preflight import connect
 
 DRIZZLE_DIR = REPO_ROOT / "nextjs" / "drizzle"
-ALEMBIC_INI = REPO_ROOT / "backend" / "alembic.ini"
+ALEMBIC_VERSIONS = REPO_ROOT / "backend" / "alembic" / "versions"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class SystemState:
             "head": self.head,
             "applied": [_migration_json(m) for m in self.applied],
             "pending": [_migration_json(m) for m in self.pending],
-            "problems": [_problem_json(p) for p in self.problems],
+            "problems": [problem_json(p) for p in self.problems],
         }
 
 
@@ -84,7 +86,7 @@ class DatabaseState:
         return self.frontend.pending + self.backend.pending
 
 
-def read_state(cursor) -> DatabaseState:
+def read_state(cursor: Cursor) -> DatabaseState:
     return DatabaseState(frontend=frontend_state(cursor), backend=backend_state(cursor))
 
 
@@ -102,12 +104,15 @@ def drizzle_hash(sql_file: Path) -> str:
     return hashlib.sha256(sql_file.read_bytes()).hexdigest()
 
 
-def frontend_state(cursor) -> SystemState:
+def frontend_state(cursor: Cursor) -> SystemState:
     state = SystemState(name="frontend", tool="drizzle-kit")
     journal_file = DRIZZLE_DIR / "meta" / "_journal.json"
     try:
-        entries = json.loads(journal_file.read_text())["entries"]
-    except (OSError, ValueError, KeyError) as error:
+        entries = [
+            {"idx": int(e["idx"]), "tag": str(e["tag"]), "when": int(e["when"])}
+            for e in json.loads(journal_file.read_text())["entries"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as error:
         state.problems.append(
             DrizzleJournalInconsistent(
                 f"frontend: {_shown(journal_file)} cannot be read ({error.__class__.__name__})",
@@ -118,10 +123,17 @@ def frontend_state(cursor) -> SystemState:
 
     applied = _applied_drizzle_rows(cursor)  # created_at -> hash
     newest_applied = max(applied, default=None)
-    known_times = set()
+    # First the root cause: a migration from another branch makes later ones look skipped.
+    for unknown in sorted(set(applied) - {entry["when"] for entry in entries}):
+        state.problems.append(
+            UnknownAppliedMigration(
+                f"frontend: the database has a Drizzle migration (created_at {unknown}) "
+                "that nextjs/drizzle does not have",
+                "check out the branch that applied it, or restore a backup taken before it",
+            )
+        )
     for entry in sorted(entries, key=lambda e: e["idx"]):
         sql_file = DRIZZLE_DIR / f"{entry['tag']}.sql"
-        known_times.add(entry["when"])
         if not sql_file.is_file():
             state.problems.append(
                 DrizzleJournalInconsistent(
@@ -150,63 +162,97 @@ def frontend_state(cursor) -> SystemState:
         state.migrations.append(
             Migration(entry["tag"], entry["tag"], _shown(sql_file), applied=is_applied)
         )
-    for unknown in sorted(set(applied) - known_times):
-        state.problems.append(
-            UnknownAppliedMigration(
-                f"frontend: the database has a Drizzle migration (created_at {unknown}) "
-                "that nextjs/drizzle does not have",
-                "check out the branch that applied it, or restore a backup taken before it",
-            )
-        )
     state.current = next((m.id for m in reversed(state.migrations) if m.applied), None)
     state.head = state.migrations[-1].id if state.migrations else None
     return state
 
 
-def backend_state(cursor) -> SystemState:
-    # Imported here: only this function needs Alembic (a costly import).
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-    from alembic.script.revision import RevisionError
-    from alembic.util import CommandError
+@dataclass(frozen=True)
+class AlembicRevision:
+    revision: str
+    down_revisions: tuple[str, ...]
+    description: str
+    path: Path
 
+
+def alembic_revisions(versions_dir: Path = ALEMBIC_VERSIONS) -> list[AlembicRevision]:
+    """The revision files, read without importing them (or Alembic: a costly import).
+
+    Parsed with ``ast``: the module-level ``revision`` and ``down_revision`` literals,
+    and the docstring's first line, as Alembic's own script template writes them.
+    """
+    revisions = []
+    for path in sorted(versions_dir.glob("*.py")):
+        module = ast.parse(path.read_text(), filename=str(path))
+        values: dict[str, object] = {}
+        for node in module.body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
+                values[target.id] = ast.literal_eval(node.value)
+        if not isinstance(values.get("revision"), str):
+            continue  # not a revision file
+        down = values.get("down_revision")
+        down_revisions = tuple(down) if isinstance(down, (tuple, list)) else ((down,) if down else ())
+        description = (ast.get_docstring(module) or "").strip().splitlines()
+        revisions.append(AlembicRevision(values["revision"], down_revisions, description[0] if description else "", path))
+    return revisions
+
+
+def backend_state(cursor: Cursor) -> SystemState:
     state = SystemState(name="backend", tool="alembic")
-    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
-    heads = script.get_heads()
+    revisions = {r.revision: r for r in alembic_revisions()}
+    parents = {down for r in revisions.values() for down in r.down_revisions}
+    heads = sorted(set(revisions) - parents)
     if len(heads) > 1:
         state.problems.append(
             MultipleHeads(
-                f"backend: Alembic has {len(heads)} heads ({', '.join(sorted(heads))}): two branches each added a migration",
+                f"backend: Alembic has {len(heads)} heads ({', '.join(heads)}): two branches each added a migration",
                 'merge them: cd backend && uv run alembic merge heads -m "merge heads" (then review the file)',
             )
         )
     current = _applied_alembic_revisions(cursor)
     applied_ids: set[str] = set()
     for revision_id in current:
-        try:
-            applied_ids.update(r.revision for r in script.iterate_revisions(revision_id, "base"))
-        except (CommandError, RevisionError):
+        if revision_id not in revisions:
             state.problems.append(
                 UnknownAppliedMigration(
                     f"backend: the database is at revision {revision_id}, which backend/alembic/versions does not have",
                     "check out the branch that applied it, or downgrade there before switching",
                 )
             )
-    for revision in reversed(list(script.walk_revisions())):
+            continue
+        pending_ancestors = [revision_id]
+        while pending_ancestors:
+            ancestor = pending_ancestors.pop()
+            if ancestor in revisions and ancestor not in applied_ids:
+                applied_ids.add(ancestor)
+                pending_ancestors.extend(revisions[ancestor].down_revisions)
+    for revision in _base_to_heads(revisions):
         state.migrations.append(
-            Migration(
-                revision.revision,
-                (revision.doc or "").strip(),
-                _shown(Path(revision.path)),
-                applied=revision.revision in applied_ids,
-            )
+            Migration(revision.revision, revision.description, _shown(revision.path), revision.revision in applied_ids)
         )
     state.current = ", ".join(current) or None
     state.head = ", ".join(heads) or None
     return state
 
 
-def _applied_drizzle_rows(cursor) -> dict[int, str]:
+def _base_to_heads(revisions: dict[str, AlembicRevision]) -> list[AlembicRevision]:
+    """Every revision after all of its down revisions (by file name where the order is free)."""
+    ordered: list[AlembicRevision] = []
+    placed: set[str] = set()
+    remaining = sorted(revisions.values(), key=lambda r: r.path.name)
+    while remaining:
+        ready = [r for r in remaining if all(d in placed or d not in revisions for d in r.down_revisions)]
+        if not ready:  # a cycle: list the rest as they are
+            return ordered + remaining
+        for revision in ready:
+            ordered.append(revision)
+            placed.add(revision.revision)
+        remaining = [r for r in remaining if r.revision not in placed]
+    return ordered
+
+
+def _applied_drizzle_rows(cursor: Cursor) -> dict[int, str]:
     cursor.execute("SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL")
     if not cursor.fetchone()[0]:
         return {}
@@ -214,7 +260,7 @@ def _applied_drizzle_rows(cursor) -> dict[int, str]:
     return {int(created_at): hash_ for created_at, hash_ in cursor.fetchall()}
 
 
-def _applied_alembic_revisions(cursor) -> list[str]:
+def _applied_alembic_revisions(cursor: Cursor) -> list[str]:
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{BACKEND_SCHEMA}.alembic_version",))
     if not cursor.fetchone()[0]:
         return []
@@ -230,5 +276,5 @@ def _migration_json(migration: Migration) -> dict:
     return {"id": migration.id, "description": migration.description, "path": migration.path}
 
 
-def _problem_json(problem: Failure) -> dict:
+def problem_json(problem: Failure) -> dict:
     return {"exit_code": problem.exit_code, "message": problem.message, "hint": problem.hint}

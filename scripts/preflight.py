@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass
 
 import psycopg2
+from psycopg2.extensions import connection
 from sqlalchemy.engine import URL
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -25,6 +26,7 @@ from scripts.errors import (
     DatabaseMissing,
     DatabaseUnreachable,
     Failure,
+    MalformedDatabaseUrl,
     PermissionDenied,
     entry_point,
 )
@@ -60,12 +62,12 @@ class Database:
 
 def check_reachable(url: URL, wait_seconds: float) -> None:
     """Check 3: something listens where the URL points, waiting up to ``wait_seconds``."""
-    if wait_seconds <= 0:
-        _probe(url)
-        return
     try:
         _probe(url)
+        return
     except DatabaseUnreachable as first:
+        if wait_seconds <= 0:
+            raise
         print(f"… {first.message}; waiting up to {wait_seconds:g} s (DB_WAIT_SECONDS)")
     retry(
         retry=retry_if_exception_type(DatabaseUnreachable),
@@ -131,10 +133,10 @@ def _start_hint(host: str) -> str:
     return "check the host and port in DATABASE_URL, and that the server is running"
 
 
-def connect(url: URL, timeout: float = 5):
+def connect(url: URL, timeout: float = 5) -> connection:
     """Check 4: log in. Returns an open psycopg2 connection (autocommit)."""
     try:
-        connection = retry(
+        session = retry(
             retry=retry_if_exception_type(ServerNotReady),
             stop=stop_after_delay(TRANSIENT_GRACE_SECONDS),
             wait=wait_fixed(0.25),
@@ -142,15 +144,21 @@ def connect(url: URL, timeout: float = 5):
         )(_login)(url, timeout)
     except ServerNotReady as failure:
         raise DatabaseUnreachable(failure.message, "wait for the server, then run the command again") from None
-    connection.autocommit = True
-    return connection
+    session.autocommit = True
+    return session
 
 
-def _login(url: URL, timeout: float):
+def _login(url: URL, timeout: float) -> connection:
     try:
         return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)))
     except psycopg2.OperationalError as error:
         raise _classify_login_error(url, str(error)) from None
+    except psycopg2.ProgrammingError:
+        # libpq's reason may quote part of the URL, password included: not shown.
+        raise MalformedDatabaseUrl(
+            "DATABASE_URL is malformed: libpq cannot read it (a bad percent-encoding, e.g. %00?)",
+            "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+        ) from None
 
 
 def _classify_login_error(url: URL, text: str) -> Failure:
@@ -178,9 +186,9 @@ def _classify_login_error(url: URL, text: str) -> Failure:
     return DatabaseUnreachable(f"cannot connect to the database: {reason}", "check DATABASE_URL")
 
 
-def check_can_create(connection) -> None:
+def check_can_create(database: connection) -> None:
     """Check 5: the role may create the tables both tools will create."""
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(
             """
             SELECT current_user,
@@ -209,11 +217,13 @@ def check_can_create(connection) -> None:
                 f'the role "{user}" may not create tables in the schema "{schema}"',
                 f'as the owner: GRANT CREATE ON SCHEMA {schema} TO "{user}"',
             )
-        if allowed is None and not on_database:
-            raise PermissionDenied(
-                f'the role "{user}" may not create the schema "{schema}" in this database',
-                f'as the owner: GRANT CREATE ON DATABASE "{connection.info.dbname}" TO "{user}"',
-            )
+    if not on_database:
+        # Checked even when the schemas exist: both tools run CREATE SCHEMA IF NOT EXISTS on
+        # every run, and PostgreSQL checks the privilege before it looks for the schema.
+        raise PermissionDenied(
+            f'the role "{user}" may not create schemas in this database (both tools run CREATE SCHEMA IF NOT EXISTS)',
+            f'as the owner: GRANT CREATE ON DATABASE "{database.info.dbname}" TO "{user}"',
+        )
 
 
 def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> Database:
@@ -227,11 +237,11 @@ def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> D
         )
         dbserver.up(url, settings)
     check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"))
-    connection = connect(url, config.seconds(settings, "DB_CONNECT_TIMEOUT", "5"))
+    session = connect(url, config.seconds(settings, "DB_CONNECT_TIMEOUT", "5"))
     try:
-        check_can_create(connection)
+        check_can_create(session)
     finally:
-        connection.close()
+        session.close()
     database = Database(url=url, settings=settings)
     if not quiet:
         print(f"✓ pre-flight: {database.display} is ready")

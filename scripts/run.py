@@ -17,23 +17,23 @@ import shlex
 import time
 from contextlib import ExitStack
 
-from app.database_url import for_libpq
 from app.settings import REPO_ROOT
-from scripts import config
-from scripts.backup import backup_wanted, take_backup
-from scripts.check import find_problems
+from scripts import fastpath
 from scripts.errors import Failure, StepFailed, UsageError, entry_point, report_all
-from scripts.lock import migration_lock
-from scripts.migration_state import DatabaseState, SystemState, read_database_state
-from scripts.preflight import Database, run_preflight
-from scripts.tools import child_environment, libpq_variables, run_interactive, run_tool
+
+# Everything below SQLAlchemy, Alembic and the rest is imported after the fast path
+# (scripts/fastpath.py) had its chance: importing them costs more than the whole no-op run.
 
 # Which migration system a step's folder belongs to, to say what a failure left behind.
 SYSTEM_OF_FOLDER = {"nextjs": "frontend", "backend": "backend"}
-ALEMBIC_RUNNING = re.compile(r"Running (?:upgrade|downgrade) .*?-> (\w+)")
+# The revision being applied: "Running upgrade A -> B" applies B, "Running downgrade B -> A" undoes B.
+ALEMBIC_RUNNING = re.compile(r"Running upgrade \S* ?-> (\w+)|Running downgrade (\w+) ->")
 
 
-def run_step(folder: str, argv: list[str], env: dict[str, str], database: Database | None) -> None:
+def run_step(folder: str, argv: list[str], env: dict[str, str], database) -> None:
+    from scripts.migration_state import read_database_state
+    from scripts.tools import run_tool
+
     label = f"{folder}: {shlex.join(argv)}"
     print(f"→ {label}", flush=True)
     started = time.monotonic()
@@ -58,10 +58,10 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database: Databa
     )
 
 
-def failed_migration(system: SystemState, lines: list[str]) -> str | None:
+def failed_migration(system, lines: list[str]) -> str | None:
     """The file of the migration that failed, from what the tool printed."""
     if system.tool == "alembic":
-        revisions = [m.group(1) for line in lines if (m := ALEMBIC_RUNNING.search(line))]
+        revisions = [m.group(1) or m.group(2) for line in lines if (m := ALEMBIC_RUNNING.search(line))]
         by_id = {m.id: m.path for m in system.migrations}
         return by_id.get(revisions[-1]) if revisions else None
     query = failed_drizzle_query(lines)
@@ -82,7 +82,7 @@ def failed_drizzle_query(lines: list[str]) -> str | None:
     return None
 
 
-def describe(state: DatabaseState) -> str:
+def describe(state) -> str:
     """What is applied now, system by system: each applies in one transaction."""
     lines = ["  Now in the database:"]
     for system in state.systems:
@@ -112,6 +112,8 @@ def main() -> int:
         help="run COMMAND in FOLDER (relative to the repository root); repeat for more steps",
     )
     parser.add_argument("--in", dest="folder", help="with a command after --: the folder to run it in")
+    parser.add_argument("--fast", action="store_true",
+                        help="answer at once when nothing changed since a full run found nothing to do")
     parser.add_argument("--lock", action="store_true",
                         help="hold the migration lock for the whole run; bound the steps' lock and statement waits")
     parser.add_argument("--check", action="store_true", help="run migrate-check first; stop on any problem")
@@ -129,26 +131,56 @@ def main() -> int:
     if not steps or (args.interactive and len(steps) != 1):
         raise UsageError("give one command (--in FOLDER -- COMMAND) or one or more --step FOLDER COMMAND")
 
-    if args.offline:
-        settings = config.settings()
-        url = config.database_url(settings) if settings.database_url else None
-        env = child_environment(settings, for_libpq(url) if url else None)
-        for folder, argv in steps:
-            run_step(folder, argv, env, database=None)
-        return 0
+    from scripts import config
 
-    database = run_preflight()
+    settings = config.settings()
+    if args.fast and (record := fastpath.up_to_date(settings)):
+        print(f"✓ up to date: {record['summary']} (nothing changed since the last full check)")
+        return 0
+    if args.offline:
+        return run_offline(settings, steps)
+    return run_online(settings, steps, args)
+
+
+def run_offline(settings, steps: list[tuple[str, list[str]]]) -> int:
+    from app.database_url import for_libpq
+    from scripts import config
+    from scripts.tools import child_environment
+
+    url = config.database_url(settings) if settings.database_url else None
+    env = child_environment(settings, for_libpq(url) if url else None)
+    for folder, argv in steps:
+        run_step(folder, argv, env, database=None)
+    return 0
+
+
+def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
+    from scripts import config
+    from scripts.backup import backup_wanted, take_backup
+    from scripts.check import find_problems
+    from scripts.lock import migration_lock
+    from scripts.migration_state import read_database_state
+    from scripts.preflight import run_preflight
+    from scripts.tools import child_environment, libpq_variables, run_interactive
+    from models.base import SCHEMA as BACKEND_SCHEMA
+
+    database = run_preflight(settings)
     env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
     if args.interactive:
         return run_interactive(*steps[0], env)
     with ExitStack() as stack:
         if args.lock:
             wait = config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")
-            stack.enter_context(migration_lock(database.libpq_url, wait))
+            connect_timeout = config.seconds(database.settings, "DB_CONNECT_TIMEOUT", "5")
+            stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
             options = config.migration_session_options(database.settings)
             env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
+        state = checked = None
         if args.check:
-            problems = find_problems(read_database_state(database.url), env)
+            files_fingerprint = fastpath.fingerprint()
+            checked = fastpath.snapshot(database.settings, BACKEND_SCHEMA)
+            state = read_database_state(database.url)
+            problems = find_problems(state, env)
             if problems:
                 print("✗ migrate-check found problems; nothing was applied:")
                 return report_all(problems)
@@ -156,6 +188,10 @@ def main() -> int:
             take_backup(database)
         for folder, argv in steps:
             run_step(folder, argv, env, database)
+        if args.fast and state is not None and checked is not None and not state.pending:
+            # Nothing was pending and every check passed: the next run may take the fast path.
+            summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
+            fastpath.remember(database.settings, files_fingerprint, BACKEND_SCHEMA, checked, summary)
     return 0
 
 

@@ -13,7 +13,7 @@ import sys
 
 from scripts.check import find_problems
 from scripts.errors import Failure, entry_point
-from scripts.migration_state import DatabaseState, SystemState, read_database_state
+from scripts.migration_state import DatabaseState, SystemState, problem_json, read_database_state
 from scripts.preflight import run_preflight
 from scripts.redact import redact
 from scripts.tools import child_environment
@@ -64,7 +64,7 @@ def as_json(display: str, state: DatabaseState, problems: list[Failure]) -> str:
         "exit_code": exit_code(state, problems),
         "frontend": state.frontend.as_json(),
         "backend": state.backend.as_json(),
-        "problems": [{"exit_code": p.exit_code, "message": p.message, "hint": p.hint} for p in problems],
+        "problems": [problem_json(p) for p in problems],
     }
     return json.dumps(document, indent=2)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -14,6 +16,7 @@ from app.settings import REPO_ROOT, Settings
 from scripts.errors import StepFailed
 from scripts.redact import redact
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ERASE_LINE = "\x1b[2K"  # a spinner redrawing its line: only the last drawing counts
@@ -104,16 +107,34 @@ def run_tool(folder: str, argv: list[str], env: dict[str, str], *, echo: bool) -
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            preexec_fn=_die_with_parent,
         )
     except FileNotFoundError:
         raise StepFailed(f"{folder}: {argv[0]} is not installed", "run: make install") from None
     lines: list[str] = []
     assert process.stdout is not None
-    for line in readable(process.stdout):
-        lines.append(line)
-        if echo:
-            print(f"  {line}", flush=True)
-    return ToolRun(process.wait(), lines)
+    try:
+        for line in readable(process.stdout):
+            lines.append(line)
+            if echo:
+                print(f"  {line}", flush=True)
+        return ToolRun(process.wait(), lines)
+    finally:
+        # Interrupted: the tool ends before the migration lock is released, never after.
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the tool's process: if the wrapper is killed, the tool is killed too (Linux).
+
+    Otherwise a tool could go on migrating after PostgreSQL released the wrapper's lock.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the tool outlives a killed wrapper, as any child process would
 
 
 def run_interactive(folder: str, argv: list[str], env: dict[str, str]) -> int:

@@ -8,11 +8,13 @@ one database per test, so no test sees another's state.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,12 +171,36 @@ class Clone:
         stdout, _ = completed.communicate(timeout=600)
         return Result(completed.returncode, stdout)
 
-    def popen(self, *targets: str, **env: str) -> subprocess.Popen[str]:
+    def run_script(self, module: str, *args: str, **env: str) -> Result:
+        """A script as `uv run python -m MODULE` runs it: its own exit code, which make hides."""
+        completed = self.popen(*args, command=["uv", "run", "--frozen", "python", "-m", module], **env)
+        stdout, _ = completed.communicate(timeout=600)
+        return Result(completed.returncode, stdout)
+
+    def popen(self, *targets: str, command: list[str] | None = None, **env: str) -> subprocess.Popen[str]:
         environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENV_FILE", "DB_BACKEND")}
         return subprocess.Popen(
-            ["make", "--no-print-directory", *targets], cwd=self.root, env={**environment, **env},
+            [*(command or ["make", "--no-print-directory"]), *targets], cwd=self.root, env={**environment, **env},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
+
+    def add_drizzle_migration(self, tag: str, when: int, sql: str, *, snapshot: bool = True) -> None:
+        """A journal entry, its SQL file and (``snapshot``) a snapshot chained to the last one."""
+        meta = self.root / "nextjs" / "drizzle" / "meta"
+        journal = json.loads((meta / "_journal.json").read_text())
+        index = len(journal["entries"])
+        journal["entries"].append(dict(journal["entries"][-1], idx=index, tag=tag, when=when))
+        (meta / "_journal.json").write_text(json.dumps(journal, indent=2))
+        (self.root / "nextjs" / "drizzle" / f"{tag}.sql").write_text(sql)
+        if snapshot:
+            previous = json.loads((meta / f"{index - 1:04d}_snapshot.json").read_text())
+            chained = {**previous, "id": str(uuid.uuid4()), "prevId": previous["id"]}
+            (meta / f"{index:04d}_snapshot.json").write_text(json.dumps(chained, indent=2))
+
+    @property
+    def first_drizzle_migration_time(self) -> int:
+        journal = json.loads((self.root / "nextjs" / "drizzle" / "meta" / "_journal.json").read_text())
+        return journal["entries"][0]["when"]
 
     def add_alembic_revision(self, revision: str, down_revision: str, body: str) -> Path:
         path = self.root / "backend" / "alembic" / "versions" / f"{revision}_test.py"

@@ -97,6 +97,7 @@ def test_migrate_in_production_with_backup_skip_takes_none(database: Database, n
 def test_migrate_in_development_takes_no_backup(database: Database, new_backups) -> None:
     result = database.make("migrate")
 
+    assert result.code == 0, result.output
     assert "✓ backup:" not in result.output
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from conftest import Clone, Database
 
@@ -12,21 +11,6 @@ HEAD = "96c9745930f4"
 
 def check(clone: Clone, database: Database, target: str = "migrate-check", **env: str):
     return clone.make(target, DATABASE_URL=database.url_string(), ENV_FILE="/dev/null", **env)
-
-
-def add_drizzle_migration(clone: Clone, tag: str, when: int, sql: str) -> None:
-    """A journal entry and its SQL file, as `drizzle-kit generate` writes them (snapshot aside)."""
-    journal_file = clone.root / "nextjs" / "drizzle" / "meta" / "_journal.json"
-    journal = json.loads(journal_file.read_text())
-    entry = dict(journal["entries"][-1], idx=len(journal["entries"]), tag=tag, when=when)
-    journal["entries"].append(entry)
-    journal_file.write_text(json.dumps(journal, indent=2))
-    (clone.root / "nextjs" / "drizzle" / f"{tag}.sql").write_text(sql)
-
-
-def first_migration_time(clone: Clone) -> int:
-    journal = json.loads((clone.root / "nextjs" / "drizzle" / "meta" / "_journal.json").read_text())
-    return journal["entries"][0]["when"]
 
 
 def test_check_passes_on_a_database_at_head(clone: Clone, migrated: Database) -> None:
@@ -71,7 +55,7 @@ def test_drift_between_models_and_a_database_at_head_is_named(clone: Clone, migr
 def test_a_drizzle_migration_older_than_the_newest_applied_is_named_and_blocks_migrate(
     clone: Clone, migrated: Database
 ) -> None:
-    add_drizzle_migration(clone, "0001_from_a_branch", first_migration_time(clone) - 1000, 'CREATE TABLE "late" (id int);')
+    clone.add_drizzle_migration("0001_from_a_branch", clone.first_drizzle_migration_time - 1000, 'CREATE TABLE "late" (id int);')
 
     result = check(clone, migrated, target="migrate")
 
@@ -95,7 +79,7 @@ def test_a_drizzle_snapshot_collision_is_reported_by_drizzle_kit_check(clone: Cl
     meta = clone.root / "nextjs" / "drizzle" / "meta"
     snapshot = json.loads((meta / "0000_snapshot.json").read_text())
     (meta / "0001_snapshot.json").write_text(json.dumps({**snapshot, "id": "11111111-1111-4111-8111-111111111111"}))
-    add_drizzle_migration(clone, "0001_parallel", first_migration_time(clone) + 1000, "SELECT 1;")
+    clone.add_drizzle_migration("0001_parallel", clone.first_drizzle_migration_time + 1000, "SELECT 1;", snapshot=False)
 
     result = check(clone, migrated)
 
@@ -115,9 +99,9 @@ def test_a_database_at_a_revision_the_repository_lacks_is_named(clone: Clone, mi
 def test_status_lists_applied_and_pending_in_order_and_exits_1(clone: Clone, migrated: Database) -> None:
     clone.add_alembic_revision("cccc00000003", HEAD, "    pass")
 
-    result = check(clone, migrated, target="migrate-status")
+    result = clone.run_script("scripts.status", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
 
-    assert "Error 1" in result.output
+    assert result.code == 1, result.output
     lines = result.output.splitlines()
     assert "  ✓ 0000_better_auth" in lines
     assert "  ✓ 96c9745930f4  create note table" in lines
@@ -139,7 +123,7 @@ def test_status_as_json_says_the_same(clone: Clone, migrated: Database) -> None:
 
 
 def test_status_of_an_up_to_date_database_exits_0(clone: Clone, migrated: Database) -> None:
-    result = check(clone, migrated, target="migrate-status")
+    result = clone.run_script("scripts.status", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
 
     assert result.code == 0, result.output
     assert "Status: up to date" in result.output

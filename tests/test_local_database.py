@@ -39,3 +39,12 @@ def test_db_up_refuses_a_database_on_another_host(clone: Clone) -> None:
     assert result.code != 0
     assert "db-up/db-down only manage a local database" in result.output
     assert "secret" not in result.output
+
+
+def test_two_first_runs_at_once_start_one_database(clone: Clone) -> None:
+    runs = [clone.popen("db-up") for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("local database started" in output for output in outputs) == 1
+    assert listening(clone.port)

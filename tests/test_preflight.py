@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from conftest import Database, Result, free_port, run
+from conftest import SERVER, Database, Result, free_port, run
 
 SECRET = "s3cret-Pa55word"
 
@@ -50,6 +50,8 @@ def test_a_missing_env_file_exits_10_and_names_it() -> None:
         (f"postgresql://app:{SECRET}@127.0.0.1:port/app", "port is not a number"),
         (f"postgresql://app:{SECRET}@/app", "names no host"),
         ("just some words", "not a URL"),
+        (f"postgresql://app:{SECRET}@127.0.0.1:5432/app?schema=public", "'schema' is not a PostgreSQL connection parameter"),
+        (f"postgresql://app:{SECRET}@127.0.0.1:{SERVER.port}/app%00", "libpq cannot read it"),
     ],
 )
 def test_a_malformed_url_exits_11_and_names_the_bad_part(url: str, named_part: str) -> None:

@@ -15,6 +15,15 @@ from sqlalchemy.engine import URL, make_url
 
 ACCEPTED_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
 SQLALCHEMY_DRIVER = "postgresql+psycopg2"
+# libpq's connection parameters: anything else in the query string makes libpq refuse the URL.
+LIBPQ_PARAMETERS = frozenset(
+    """host hostaddr port dbname user password passfile require_auth channel_binding connect_timeout
+    client_encoding options application_name fallback_application_name keepalives keepalives_idle
+    keepalives_interval keepalives_count tcp_user_timeout replication gssencmode sslmode requiressl
+    sslcompression sslcert sslkey sslpassword sslcertmode sslrootcert sslcrl sslcrldir sslsni
+    requirepeer ssl_min_protocol_version ssl_max_protocol_version krbsrvname gsslib gssdelegation
+    service target_session_attrs load_balance_hosts""".split()
+)
 HOST_NAME = re.compile(r"^[\w.\-:%]+$")  # names, IPv4, and IPv6 with an optional zone
 
 
@@ -49,6 +58,12 @@ def parse(raw: str) -> URL:
         raise InvalidDatabaseUrl(
             "its host has characters no host name has: is an '@', ':' or '/' in the password "
             "not percent-encoded (e.g. '@' as %40)?"
+        )
+    unknown = sorted(set(url.query) - LIBPQ_PARAMETERS)
+    if unknown:
+        raise InvalidDatabaseUrl(
+            f"its query parameter {unknown[0][:30]!r} is not a PostgreSQL connection parameter "
+            "(Prisma's ?schema= has no meaning here: remove it)"
         )
     if not (url.host or url.query.get("host")):
         raise InvalidDatabaseUrl(

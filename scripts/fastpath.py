@@ -1,0 +1,162 @@
+"""The no-op fast path of ``make migrate``: "up to date" in one database round trip.
+
+Most runs have nothing to apply. After a full run has applied everything and
+passed every check, it records what those checks read: a fingerprint of the
+repository files they depend on, and the database's bookkeeping rows and
+backend schema. A later run whose fingerprint and database read back exactly
+the same has nothing to apply and nothing new to check, so it answers at once,
+without Node, Alembic or SQLAlchemy (their start-up alone costs over a second).
+
+Any doubt falls through to the full run: no record, another database, a changed
+file, a pending or unknown migration, a changed backend schema, an unreachable
+database, ENV=production (which must back up first), or any error at all.
+
+This module must stay cheap to import: only the standard library, python-dotenv
+(through app.settings) and psycopg2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+
+from app.settings import REPO_ROOT, Settings
+from scripts.lock import LOCK_KEY
+
+RECORD_FILE = REPO_ROOT / ".cache" / "migrate-up-to-date.json"
+RECORD_VERSION = 1
+# What the checks and the tools read: migration files, models, configuration, tool versions.
+FINGERPRINT_SOURCES = [
+    "nextjs/drizzle",
+    "nextjs/drizzle.config.ts",
+    "nextjs/package-lock.json",
+    "backend/alembic",
+    "backend/alembic.ini",
+    "backend/models",
+    "backend/app",
+    "scripts",
+    "uv.lock",
+]
+# Libpq reads the same URL; only the scheme differs between the accepted forms.
+SCHEME = re.compile(r"^(postgres|postgresql|postgresql\+psycopg2)://", re.IGNORECASE)
+PASSWORD = re.compile(r"^([^:/]+://[^:/@]*):[^@]*@")
+# Everything in the database the checks compare: bookkeeping rows and the backend schema.
+STATE_QUERY = """
+SELECT
+  (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+      AND ((classid::bigint << 32) | objid::bigint) = %(lock_key)s),
+  (SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM {schema}.alembic_version),
+  (SELECT coalesce(json_agg(json_build_array(created_at, hash) ORDER BY created_at), '[]')
+     FROM drizzle.__drizzle_migrations),
+  (SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM (
+     SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+            || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS item
+       FROM pg_class c
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+      WHERE c.relnamespace = %(schema)s::regnamespace
+     UNION ALL
+     SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+       FROM pg_constraint WHERE connamespace = %(schema)s::regnamespace
+     UNION ALL
+     SELECT indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid)
+       FROM pg_index JOIN pg_class c ON c.oid = indrelid WHERE c.relnamespace = %(schema)s::regnamespace
+  ) items)
+"""
+
+
+def libpq_url(raw: str) -> str:
+    return SCHEME.sub("postgresql://", raw.strip())
+
+
+def database_key(raw: str) -> str:
+    """Which database a record is for; the password is no part of it."""
+    return hashlib.sha256(PASSWORD.sub(r"\1@", libpq_url(raw)).encode()).hexdigest()
+
+
+def fingerprint(sources: list[str] = FINGERPRINT_SOURCES, root: Path = REPO_ROOT) -> str:
+    """A hash of the named files and folders (relative to ``root``), names and contents."""
+    digest = hashlib.sha256()
+    for path in _source_files(sources, root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _source_files(sources: list[str], root: Path) -> Iterator[Path]:
+    for source in sources:
+        path = root / source
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def read_database(raw_url: str, backend_schema: str, *, holding_lock: bool = False) -> list | None:
+    """The database's side of the record, in one round trip; None while another migration runs."""
+    connection = psycopg2.connect(libpq_url(raw_url), connect_timeout=2)
+    try:
+        with connection.cursor() as cursor:
+            # The schema name comes from the record the full run wrote (models.base.SCHEMA).
+            query = STATE_QUERY.replace("{schema}", '"' + backend_schema.replace('"', '""') + '"')
+            cursor.execute(query, {"lock_key": LOCK_KEY, "schema": backend_schema})
+            migrations_running, *state = cursor.fetchone()
+    finally:
+        connection.close()
+    # Another run holds the lock: its changes are not visible yet, so nothing can be concluded.
+    return None if migrations_running and not holding_lock else state
+
+
+def up_to_date(settings: Settings) -> dict | None:
+    """The record, if it proves that there is nothing to apply or check; else None."""
+    raw = settings.database_url
+    if not raw or settings.get("ENV", "development") == "production":
+        return None
+    try:
+        record = json.loads(RECORD_FILE.read_text())
+        if record.get("version") != RECORD_VERSION or record.get("database") != database_key(raw):
+            return None
+        if record.get("fingerprint") != fingerprint():
+            return None
+        state = read_database(raw, record["backend_schema"])
+        if state is None or state != record["state"]:
+            return None
+    except Exception:  # noqa: BLE001 - any doubt at all means: run the full path
+        return None
+    return record
+
+
+def snapshot(settings: Settings, backend_schema: str) -> list | None:
+    """The database's side of a record now, read by the run holding the lock; None if unreadable."""
+    try:
+        return read_database(settings.database_url or "", backend_schema, holding_lock=True)
+    except Exception:  # noqa: BLE001 - no snapshot, no record
+        return None
+
+
+def remember(settings: Settings, files_fingerprint: str, backend_schema: str, checked: list, summary: str) -> None:
+    """Record a full run that found nothing pending and passed every check.
+
+    ``checked`` is the database as the checks saw it: if anything changed it since
+    (a raw tool outside the lock), or a file changed, nothing is recorded.
+    """
+    raw = settings.database_url
+    if not raw or fingerprint() != files_fingerprint or snapshot(settings, backend_schema) != checked:
+        return
+    record = {
+        "version": RECORD_VERSION,
+        "database": database_key(raw),
+        "fingerprint": files_fingerprint,
+        "backend_schema": backend_schema,
+        "state": checked,
+        "summary": summary,
+    }
+    RECORD_FILE.parent.mkdir(exist_ok=True)
+    temporary = RECORD_FILE.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(record))
+    temporary.replace(RECORD_FILE)
