@@ -27,7 +27,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/po
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore test require-tools
+	preflight db-up db-down db-status db-shell db-backup db-restore test bench require-tools
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
@@ -119,3 +119,6 @@ test: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test: $(NODE_MODULES) ## Run the whole test suite against its own local PostgreSQL
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
+	$(PY) -m bench.run

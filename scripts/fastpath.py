@@ -26,11 +26,12 @@ from pathlib import Path
 
 import psycopg2
 
+from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA
 from app.settings import REPO_ROOT, Settings
 from scripts.lock import LOCK_KEY
 
 RECORD_FILE = REPO_ROOT / ".cache" / "migrate-up-to-date.json"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 # What the checks and the tools read: migration files, models, configuration, tool versions.
 FINGERPRINT_SOURCES = [
     "nextjs/drizzle",
@@ -51,9 +52,9 @@ STATE_QUERY = """
 SELECT
   (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
       AND ((classid::bigint << 32) | objid::bigint) = %(lock_key)s),
-  (SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM {schema}.alembic_version),
+  (SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM {backend}.alembic_version),
   (SELECT coalesce(json_agg(json_build_array(created_at, hash) ORDER BY created_at), '[]')
-     FROM drizzle.__drizzle_migrations),
+     FROM {drizzle}.__drizzle_migrations),
   (SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM (
      SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
             || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS item
@@ -97,14 +98,13 @@ def _source_files(sources: list[str], root: Path) -> Iterator[Path]:
             yield from sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-def read_database(raw_url: str, backend_schema: str, *, holding_lock: bool = False) -> list | None:
+def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
     """The database's side of the record, in one round trip; None while another migration runs."""
     connection = psycopg2.connect(libpq_url(raw_url), connect_timeout=2)
     try:
         with connection.cursor() as cursor:
-            # The schema name comes from the record the full run wrote (models.base.SCHEMA).
-            query = STATE_QUERY.replace("{schema}", '"' + backend_schema.replace('"', '""') + '"')
-            cursor.execute(query, {"lock_key": LOCK_KEY, "schema": backend_schema})
+            query = STATE_QUERY.format(backend=BACKEND_SCHEMA, drizzle=DRIZZLE_SCHEMA)
+            cursor.execute(query, {"lock_key": LOCK_KEY, "schema": BACKEND_SCHEMA})
             migrations_running, *state = cursor.fetchone()
     finally:
         connection.close()
@@ -123,7 +123,7 @@ def up_to_date(settings: Settings) -> dict | None:
             return None
         if record.get("fingerprint") != fingerprint():
             return None
-        state = read_database(raw, record["backend_schema"])
+        state = read_database(raw)
         if state is None or state != record["state"]:
             return None
     except Exception:  # noqa: BLE001 - any doubt at all means: run the full path
@@ -131,28 +131,27 @@ def up_to_date(settings: Settings) -> dict | None:
     return record
 
 
-def snapshot(settings: Settings, backend_schema: str) -> list | None:
+def snapshot(settings: Settings) -> list | None:
     """The database's side of a record now, read by the run holding the lock; None if unreadable."""
     try:
-        return read_database(settings.database_url or "", backend_schema, holding_lock=True)
+        return read_database(settings.database_url or "", holding_lock=True)
     except Exception:  # noqa: BLE001 - no snapshot, no record
         return None
 
 
-def remember(settings: Settings, files_fingerprint: str, backend_schema: str, checked: list, summary: str) -> None:
+def remember(settings: Settings, files_fingerprint: str, checked: list, summary: str) -> None:
     """Record a full run that found nothing pending and passed every check.
 
     ``checked`` is the database as the checks saw it: if anything changed it since
     (a raw tool outside the lock), or a file changed, nothing is recorded.
     """
     raw = settings.database_url
-    if not raw or fingerprint() != files_fingerprint or snapshot(settings, backend_schema) != checked:
+    if not raw or fingerprint() != files_fingerprint or snapshot(settings) != checked:
         return
     record = {
         "version": RECORD_VERSION,
         "database": database_key(raw),
         "fingerprint": files_fingerprint,
-        "backend_schema": backend_schema,
         "state": checked,
         "summary": summary,
     }

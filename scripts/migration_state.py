@@ -17,7 +17,7 @@ from psycopg2.extensions import cursor as Cursor
 from sqlalchemy.engine import URL
 
 from app.settings import REPO_ROOT
-from models.base import SCHEMA as BACKEND_SCHEMA
+from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA
 from scripts.errors import (
     ChangedMigration,
     DrizzleJournalInconsistent,
@@ -253,10 +253,10 @@ def _base_to_heads(revisions: dict[str, AlembicRevision]) -> list[AlembicRevisio
 
 
 def _applied_drizzle_rows(cursor: Cursor) -> dict[int, str]:
-    cursor.execute("SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL")
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{DRIZZLE_SCHEMA}.__drizzle_migrations",))
     if not cursor.fetchone()[0]:
         return {}
-    cursor.execute("SELECT created_at, hash FROM drizzle.__drizzle_migrations")
+    cursor.execute(f'SELECT created_at, hash FROM "{DRIZZLE_SCHEMA}".__drizzle_migrations')
     return {int(created_at): hash_ for created_at, hash_ in cursor.fetchall()}
 
 

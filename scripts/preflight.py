@@ -19,7 +19,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 from app.database_url import for_libpq, redacted
 from app.settings import Settings
-from models.base import SCHEMA as BACKEND_SCHEMA
+from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA, FRONTEND_SCHEMA
 from scripts import config, dbserver
 from scripts.errors import (
     AuthenticationFailed,
@@ -31,9 +31,6 @@ from scripts.errors import (
     entry_point,
 )
 
-# drizzle-kit keeps its bookkeeping table in this schema (its default).
-DRIZZLE_SCHEMA = "drizzle"
-FRONTEND_SCHEMA = "public"
 DEFAULT_PORT = 5432
 # A server that is starting or restarting answers, but refuses logins for a moment.
 TRANSIENT_SERVER_STATES = ("starting up", "shutting down", "in recovery mode")

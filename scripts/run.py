@@ -162,7 +162,6 @@ def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Name
     from scripts.migration_state import read_database_state
     from scripts.preflight import run_preflight
     from scripts.tools import child_environment, libpq_variables, run_interactive
-    from models.base import SCHEMA as BACKEND_SCHEMA
 
     database = run_preflight(settings)
     env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
@@ -178,7 +177,7 @@ def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Name
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()
-            checked = fastpath.snapshot(database.settings, BACKEND_SCHEMA)
+            checked = fastpath.snapshot(database.settings)
             state = read_database_state(database.url)
             problems = find_problems(state, env)
             if problems:
@@ -191,7 +190,7 @@ def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Name
         if args.fast and state is not None and checked is not None and not state.pending:
             # Nothing was pending and every check passed: the next run may take the fast path.
             summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
-            fastpath.remember(database.settings, files_fingerprint, BACKEND_SCHEMA, checked, summary)
+            fastpath.remember(database.settings, files_fingerprint, checked, summary)
     return 0
 
 

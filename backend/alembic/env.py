@@ -8,7 +8,7 @@ from alembic import context
 
 from app.database_url import InvalidDatabaseUrl, for_sqlalchemy
 from app.settings import ConfigError, load_settings
-from models import SCHEMA, Base
+from models import BACKEND_SCHEMA, Base
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -36,7 +36,7 @@ def database_url():
 def include_name(name, type_, parent_names):
     """Reflect only the backend's own schema: the frontend owns "public" and "drizzle"."""
     if type_ == "schema":
-        return name == SCHEMA
+        return name == BACKEND_SCHEMA
     return True
 
 
@@ -44,7 +44,7 @@ def include_object(object, name, type_, reflected, compare_to):
     """Compare only backend tables: Better Auth's "user", which the models
     declare for their foreign keys, must never be created or dropped here."""
     if type_ == "table":
-        return object.schema == SCHEMA
+        return object.schema == BACKEND_SCHEMA
     return True
 
 
@@ -63,7 +63,7 @@ ownership = dict(
     include_schemas=True,
     include_name=include_name,
     include_object=include_object,
-    version_table_schema=SCHEMA,
+    version_table_schema=BACKEND_SCHEMA,
     process_revision_directives=skip_empty_autogenerate,
 )
 
@@ -93,7 +93,7 @@ def run_migrations_offline() -> None:
     )
 
     with context.begin_transaction():
-        context.execute(CreateSchema(SCHEMA, if_not_exists=True))
+        context.execute(CreateSchema(BACKEND_SCHEMA, if_not_exists=True))
         context.run_migrations()
 
 
@@ -116,7 +116,7 @@ def run_migrations_online() -> None:
 
         with context.begin_transaction():
             # The version table lives in the backend's schema, so it must exist first.
-            connection.execute(CreateSchema(SCHEMA, if_not_exists=True))
+            connection.execute(CreateSchema(BACKEND_SCHEMA, if_not_exists=True))
             context.run_migrations()
 
 

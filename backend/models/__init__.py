@@ -2,7 +2,7 @@
 Alembic's autogenerate (which reads Base.metadata) sees all of them."""
 
 from models.auth import user_table
-from models.base import SCHEMA, Base
+from models.base import BACKEND_SCHEMA, Base
 from models.note import Note
 
-__all__ = ["SCHEMA", "Base", "Note", "user_table"]
+__all__ = ["BACKEND_SCHEMA", "Base", "Note", "user_table"]

@@ -1,10 +1,10 @@
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-# Every backend table lives in this PostgreSQL schema, which Alembic owns.
+# Every backend table lives in the backend's own PostgreSQL schema, which Alembic owns.
 # The frontend's tables stay in "public", owned by Drizzle: the two tools never
 # see each other's tables (see docs/migrations.md, "Who owns which table").
-SCHEMA = "api"
+from app.schemas import BACKEND_SCHEMA
 
 # Deterministic constraint names, so autogenerate can compare and drop them.
 NAMING_CONVENTION = {
@@ -17,4 +17,4 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA, naming_convention=NAMING_CONVENTION)
+    metadata = MetaData(schema=BACKEND_SCHEMA, naming_convention=NAMING_CONVENTION)
