@@ -1,8 +1,8 @@
 """The backend's SQLAlchemy models. Import every model module here, so that
 Alembic's autogenerate (which reads Base.metadata) sees all of them."""
 
-from models.auth import user_table
+from models.auth import session_table, user_table
 from models.base import BACKEND_SCHEMA, Base
 from models.note import Note
 
-__all__ = ["BACKEND_SCHEMA", "Base", "Note", "user_table"]
+__all__ = ["BACKEND_SCHEMA", "Base", "Note", "session_table", "user_table"]

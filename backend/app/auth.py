@@ -1,0 +1,71 @@
+"""Who is calling: the Better Auth session behind the request, checked against the database.
+
+The browser holds Better Auth's session cookie, a session token signed with
+BETTER_AUTH_SECRET. The API verifies the signature, then looks the token up in
+Better Auth's ``session`` table and refuses it once expired. A deleted or
+expired session fails at once, with no second source of truth to keep in sync.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Annotated
+from urllib.parse import unquote
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import get_session
+from app.settings import load_settings
+from models import session_table
+
+# Better Auth's cookie name; browsers get the __Secure- one over HTTPS.
+SESSION_COOKIES = ("__Secure-better-auth.session_token", "better-auth.session_token")
+UNAUTHENTICATED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="not signed in, or the session has expired",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+@lru_cache(maxsize=1)
+def auth_secret() -> bytes:
+    secret = load_settings().get("BETTER_AUTH_SECRET", "")
+    if not secret:
+        raise RuntimeError("BETTER_AUTH_SECRET is not set: the API cannot check session cookies")
+    return secret.encode()
+
+
+def verified_token(signed_value: str) -> str | None:
+    """The token of a signed cookie value ("token.signature"), or None if the signature is wrong."""
+    token, _, signature = unquote(signed_value).rpartition(".")
+    expected = base64.b64encode(hmac.new(auth_secret(), token.encode(), hashlib.sha256).digest()).decode()
+    return token if token and hmac.compare_digest(signature, expected) else None
+
+
+def session_token(request: Request) -> str | None:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return verified_token(authorization[7:].strip())
+    for name in SESSION_COOKIES:
+        if cookie := request.cookies.get(name):
+            return verified_token(cookie)
+    return None
+
+
+def current_user_id(request: Request, session: Annotated[Session, Depends(get_session)]) -> str:
+    token = session_token(request)
+    if token is None:
+        raise UNAUTHENTICATED
+    now_utc = datetime.now(timezone.utc).replace(tzinfo=None)
+    user_id = session.scalar(
+        select(session_table.c.user_id).where(session_table.c.token == token, session_table.c.expires_at > now_utc)
+    )
+    if user_id is None:
+        raise UNAUTHENTICATED
+    return user_id

@@ -1,0 +1,23 @@
+"""The API's one engine and its sessions, on the same DATABASE_URL as the migrations."""
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from app.database_url import for_sqlalchemy
+from app.settings import load_settings
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    database_url = load_settings().database_url
+    if not database_url:
+        raise RuntimeError("DATABASE_URL is not set: cp .env.example .env")
+    return create_engine(for_sqlalchemy(database_url), pool_pre_ping=True)
+
+
+def get_session() -> Iterator[Session]:
+    with Session(engine()) as session:
+        yield session

@@ -1,0 +1,15 @@
+import type { ReactNode } from "react";
+
+import "./globals.css";
+
+export const metadata = { title: "Notes", description: "Full-stack template: Next.js, Better Auth, Python API" };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}
