@@ -27,7 +27,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/po
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore test bench require-tools
+	preflight db-up db-down db-status db-shell db-backup db-restore test bench dev build require-tools
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
@@ -110,6 +110,14 @@ db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
 	@test -n "$(strip $(file))" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
 	$(PY) -m scripts.backup restore "$$file" $(if $(yes),--yes)
+
+# ---- Apps --------------------------------------------------------------------
+
+dev: migrate ## Run both apps with reload: the frontend on :3000, the API on :8000 (Ctrl-C stops both)
+	$(PY) -m scripts.dev
+
+build: $(NODE_MODULES) ## Build the frontend for production (next build)
+	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" next build
 
 # ---- Tests --------------------------------------------------------------------
 

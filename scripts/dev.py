@@ -1,0 +1,65 @@
+"""``make dev``: both servers with reload, on one database, stopped together on Ctrl-C.
+
+    backend:  uvicorn app.main:app --reload --host 127.0.0.1 --port $BACKEND_PORT   (in backend/)
+    frontend: next dev --hostname 127.0.0.1 --port $FRONTEND_PORT                   (in nextjs/)
+
+`make dev` has already brought the database up and run `make migrate`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from app.settings import REPO_ROOT
+from scripts import config
+from scripts.errors import StepFailed, entry_point
+from scripts.preflight import run_preflight
+from scripts.tools import child_environment
+
+
+def servers(backend_port: str, frontend_port: str) -> dict[str, tuple[list[str], str]]:
+    return {
+        "backend": (
+            ["uvicorn", "app.main:app", "--reload", "--host", "127.0.0.1", "--port", backend_port],
+            f"http://127.0.0.1:{backend_port}/docs",
+        ),
+        "nextjs": (
+            ["next", "dev", "--hostname", "127.0.0.1", "--port", frontend_port],
+            f"http://localhost:{frontend_port}",
+        ),
+    }
+
+
+def main() -> int:
+    settings = config.settings()
+    database = run_preflight(settings, quiet=True)
+    backend_port = settings.get("BACKEND_PORT", "8000")
+    frontend_port = settings.get("FRONTEND_PORT", "3000")
+    env = child_environment(database.settings, database.libpq_url)
+    env.setdefault("BACKEND_URL", f"http://127.0.0.1:{backend_port}")
+    env.setdefault("BETTER_AUTH_URL", f"http://localhost:{frontend_port}")
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for folder, (argv, url) in servers(backend_port, frontend_port).items():
+            print(f"→ {folder}: {' '.join(argv)}", flush=True)
+            running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=env)
+        print(f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"
+              "  Ctrl-C stops both.\n", flush=True)
+        while all(process.poll() is None for process in running.values()):
+            time.sleep(0.5)
+        stopped = next(name for name, process in running.items() if process.poll() is not None)
+        raise StepFailed(f"the {stopped} server stopped (exit {running[stopped].returncode}); see its output above")
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in running.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    entry_point(main)
