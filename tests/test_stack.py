@@ -1,0 +1,97 @@
+"""The ways to run the whole stack: `make dev` here, docker-compose.yml where Docker runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT, Database, free_port
+
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) -> None:
+    backend_port, frontend_port = free_port(), free_port()
+    env = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": migrated.url_string(),
+           "BACKEND_PORT": str(backend_port), "FRONTEND_PORT": str(frontend_port),
+           "BETTER_AUTH_SECRET": "test-only-better-auth-secret-0123456789", "NEXT_TELEMETRY_DISABLED": "1"}
+    dev = subprocess.Popen(["make", "--no-print-directory", "dev"], cwd=REPO_ROOT, env=env, start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (answers(f"http://127.0.0.1:{backend_port}/docs") and answers(f"http://127.0.0.1:{frontend_port}/")):
+            assert dev.poll() is None and time.monotonic() < deadline, "make dev did not serve both apps"
+            time.sleep(1)
+    finally:
+        os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
+        output, _ = dev.communicate(timeout=60)
+
+    assert f"http://localhost:{frontend_port}" in output and f"http://127.0.0.1:{backend_port}/docs" in output
+    assert not answers(f"http://127.0.0.1:{backend_port}/docs")
+    assert not answers(f"http://127.0.0.1:{frontend_port}/")
+
+
+def test_compose_starts_the_apps_only_after_the_one_shot_migration() -> None:
+    services = COMPOSE["services"]
+
+    assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    for app in ("backend", "frontend"):
+        assert services[app]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+
+
+def test_compose_migrates_with_the_same_entry_point_as_the_makefile() -> None:
+    migrate_stage = DOCKERFILE.split("AS migrate", 1)[1]
+
+    assert 'CMD ["make", "migrate"]' in migrate_stage
+    assert re.search(r"^migrate: .*##", (REPO_ROOT / "Makefile").read_text(), re.MULTILINE)
+
+
+def test_every_compose_build_target_is_a_dockerfile_stage() -> None:
+    stages = set(re.findall(r"^FROM \S+ AS (\S+)$", DOCKERFILE, re.MULTILINE))
+
+    for name, service in COMPOSE["services"].items():
+        if "build" in service:
+            assert service["build"]["target"] in stages, name
+
+
+def test_compose_publishes_every_port_on_loopback_only() -> None:
+    for service in COMPOSE["services"].values():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), port
+
+
+def test_the_database_health_check_asks_over_tcp() -> None:
+    assert "pg_isready -h 127.0.0.1" in " ".join(COMPOSE["services"]["db"]["healthcheck"]["test"])
+
+
+def test_the_apps_reach_the_database_by_its_service_name() -> None:
+    for name in ("migrate", "backend", "frontend"):
+        assert "@db:5432/" in COMPOSE["services"][name]["environment"]["DATABASE_URL"], name
+
+
+@pytest.mark.skipif(
+    shutil.which("docker") is None
+    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
+    reason="no docker compose on this machine",
+)
+def test_docker_compose_accepts_the_file() -> None:
+    result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
