@@ -27,7 +27,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/po
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore test bench dev build require-tools
+	preflight db-up db-down db-status db-shell db-backup db-restore test bench dev build lint fmt require-tools
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
@@ -110,6 +110,19 @@ db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
 	@test -n "$(strip $(file))" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
 	$(PY) -m scripts.backup restore "$$file" $(if $(yes),--yes)
+
+# ---- Code quality -------------------------------------------------------------
+
+lint: $(NODE_MODULES) ## Lint: ruff (Python), Biome (TypeScript), squawk (migration SQL of both systems)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" biome check .
+	$(PY) -m scripts.lint_migrations
+
+fmt: $(NODE_MODULES) ## Format and fix what can be fixed: ruff, Biome
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" biome check --write .
 
 # ---- Apps --------------------------------------------------------------------
 

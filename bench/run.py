@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -73,8 +73,18 @@ class Bench:
             connection.close()
         return str(make_url(self.admin_url).set(database=name).render_as_string(hide_password=False))
 
-    def measure(self, scenario: str, label: str, command: list[str], cwd: Path, url: str, runs: int = RUNS,
-                expect_failure: bool = False, prepare=None, **env: str) -> Measure:
+    def measure(
+        self,
+        scenario: str,
+        label: str,
+        command: list[str],
+        cwd: Path,
+        url: str,
+        runs: int = RUNS,
+        expect_failure: bool = False,
+        prepare=None,
+        **env: str,
+    ) -> Measure:
         """Median of ``runs`` after one untimed warm-up run (file caches, the tools' own caches)."""
         timed(command, cwd, prepare() if prepare else url, expect_failure, **env)
         measure = Measure(scenario, label)
@@ -87,8 +97,15 @@ class Bench:
 
     def ratio(self, scenario: str, wrapper: Measure | float, raw: float, what: str) -> None:
         wrapper_seconds = wrapper.median if isinstance(wrapper, Measure) else wrapper
-        self.ratios.append({"scenario": scenario, "against": what, "wrapper": wrapper_seconds,
-                            "raw": raw, "ratio": wrapper_seconds / raw})
+        self.ratios.append(
+            {
+                "scenario": scenario,
+                "against": what,
+                "wrapper": wrapper_seconds,
+                "raw": raw,
+                "ratio": wrapper_seconds / raw,
+            }
+        )
 
 
 def timed(command: list[str], cwd: Path, url: str, expect_failure: bool = False, **env: str) -> float:
@@ -121,8 +138,13 @@ def no_op(bench: Bench) -> None:
         timed(*run["make migrate"], url)
     wrapper = bench.measure("no-op", "make migrate", *run["make migrate"], url)
     alembic = bench.measure("no-op", "uv run alembic upgrade head (compiled)", *run["uv run alembic upgrade head"], url)
-    cold = bench.measure("no-op", "uv run alembic upgrade head (uncompiled)", *run["uv run alembic upgrade head"],
-                         url, **uncompiled_env())
+    cold = bench.measure(
+        "no-op",
+        "uv run alembic upgrade head (uncompiled)",
+        *run["uv run alembic upgrade head"],
+        url,
+        **uncompiled_env(),
+    )
     drizzle = bench.measure("no-op", "npx drizzle-kit migrate", *run["npx drizzle-kit migrate"], url)
     bench.ratio("no-op", wrapper, alembic.median + drizzle.median, "raw tools, Alembic compiled")
     bench.ratio("no-op", wrapper, cold.median + drizzle.median, "raw tools, Alembic uncompiled")
@@ -143,7 +165,9 @@ def from_empty(bench: Bench, scenario: str, root: Path, runs: int) -> tuple[floa
     timed(*run["uv run alembic upgrade head"], warm_up)
     for _ in range(runs):
         url = fresh()
-        raw.seconds.append(timed(*run["npx drizzle-kit migrate"], url) + timed(*run["uv run alembic upgrade head"], url))
+        raw.seconds.append(
+            timed(*run["npx drizzle-kit migrate"], url) + timed(*run["uv run alembic upgrade head"], url)
+        )
     bench.measures.append(raw)
     print(f"  {scenario:<28} {raw.command:<46} {raw.median:7.3f} s", flush=True)
     bench.ratio(scenario, wrapper, raw.median, "raw tools, Alembic compiled")
@@ -153,8 +177,13 @@ def from_empty(bench: Bench, scenario: str, root: Path, runs: int) -> tuple[floa
 def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> Path:
     """The working tree copied, with generated migrations appended to both histories."""
     root = workdir / f"repo-{alembic_count}-{drizzle_count}"
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for name in filter(None, files.split("\0")):
         if (REPO_ROOT / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +197,7 @@ def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> 
             f'"""bench {number}"""\nfrom alembic import op\n\nrevision = {revision!r}\ndown_revision = {down!r}\n'
             f"branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n"
             f'    op.execute("CREATE TABLE api.bench_{number} (id integer)")\n\n\n'
-            f"def downgrade() -> None:\n    op.execute(\"DROP TABLE api.bench_{number}\")\n"
+            f'def downgrade() -> None:\n    op.execute("DROP TABLE api.bench_{number}")\n'
         )
         down = revision
 
@@ -178,8 +207,9 @@ def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> 
     for number in range(1, drizzle_count + 1):
         index = len(journal["entries"])
         tag = f"{index:04d}_bench_{number}"
-        journal["entries"].append(dict(journal["entries"][-1], idx=index, tag=tag,
-                                       when=journal["entries"][-1]["when"] + 1000))
+        journal["entries"].append(
+            dict(journal["entries"][-1], idx=index, tag=tag, when=journal["entries"][-1]["when"] + 1000)
+        )
         (root / "nextjs" / "drizzle" / f"{tag}.sql").write_text(f'CREATE TABLE "bench_{number}" ("id" integer);\n')
         previous = {**previous, "id": str(uuid.uuid4()), "prevId": previous["id"]}
         (meta / f"{index:04d}_snapshot.json").write_text(json.dumps(previous))
@@ -192,8 +222,9 @@ def preflight(bench: Bench, down_url: str) -> None:
     url = bench.database("bench_preflight")
     command = ["make", "-s", "--no-print-directory", "preflight"]
     bench.measure("pre-flight, database up", "make preflight", command, REPO_ROOT, url)
-    bench.measure("pre-flight, database down", "make preflight (to the error)", command, REPO_ROOT, down_url,
-                  expect_failure=True)
+    bench.measure(
+        "pre-flight, database down", "make preflight (to the error)", command, REPO_ROOT, down_url, expect_failure=True
+    )
 
 
 def print_table(bench: Bench) -> None:
@@ -224,11 +255,13 @@ def main() -> None:
             scenario = f"from empty (+{alembic_count}/+{drizzle_count})"
             wrapper, raw = from_empty(bench, scenario, root, LARGE_RUNS)
             added = alembic_count + drizzle_count
-            growth.append({
-                "added_migrations": added,
-                "wrapper_ms_per_migration": (wrapper - template_wrapper) / added * 1000,
-                "raw_ms_per_migration": (raw - template_raw) / added * 1000,
-            })
+            growth.append(
+                {
+                    "added_migrations": added,
+                    "wrapper_ms_per_migration": (wrapper - template_wrapper) / added * 1000,
+                    "raw_ms_per_migration": (raw - template_raw) / added * 1000,
+                }
+            )
         preflight(bench, for_libpq(admin.set(port=1)))
     finally:
         cluster.stop()
@@ -237,15 +270,25 @@ def main() -> None:
     print_table(bench)
     print("\ngrowth with history length (from empty, over the template's own migrations):")
     for row in growth:
-        print(f"  +{row['added_migrations']:>3} migrations: wrapper {row['wrapper_ms_per_migration']:.1f} ms "
-              f"per migration, raw tools {row['raw_ms_per_migration']:.1f} ms per migration")
+        print(
+            f"  +{row['added_migrations']:>3} migrations: wrapper {row['wrapper_ms_per_migration']:.1f} ms "
+            f"per migration, raw tools {row['raw_ms_per_migration']:.1f} ms per migration"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    result_file = RESULTS / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    result_file.write_text(json.dumps({
-        "runs": RUNS, "large_runs": LARGE_RUNS, "machine": os.uname().nodename,
-        "measures": [asdict(m) | {"median": m.median} for m in bench.measures],
-        "ratios": bench.ratios, "growth": growth,
-    }, indent=2))
+    result_file = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    result_file.write_text(
+        json.dumps(
+            {
+                "runs": RUNS,
+                "large_runs": LARGE_RUNS,
+                "machine": os.uname().nodename,
+                "measures": [asdict(m) | {"median": m.median} for m in bench.measures],
+                "ratios": bench.ratios,
+                "growth": growth,
+            },
+            indent=2,
+        )
+    )
     print(f"results: {result_file.relative_to(REPO_ROOT)}")
 
 

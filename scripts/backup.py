@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.settings import REPO_ROOT, Settings
@@ -50,11 +50,14 @@ def backup_wanted(settings: Settings) -> bool:
 def take_backup(database: Database) -> Path:
     pg_dump = client_for_server("pg_dump", server_major(database))
     BACKUP_DIR.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = BACKUP_DIR / f"{database.url.database}-{stamp}.dump"
     result = subprocess.run(
         [pg_dump, "--format=custom", f"--file={path}"],
-        env=_env(database), capture_output=True, text=True, check=False,
+        env=_env(database),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         path.unlink(missing_ok=True)
@@ -87,13 +90,27 @@ def restore(database: Database, dump: Path, confirmed: bool) -> None:
         # exactly the dump (tables created since the backup are gone too).
         with tempfile.TemporaryFile() as restore_errors:
             dump_sql = subprocess.Popen(
-                [pg_restore, "--no-owner", "--file=-", str(dump)], env=env, stdout=subprocess.PIPE, stderr=restore_errors
+                [pg_restore, "--no-owner", "--file=-", str(dump)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=restore_errors,
             )
             assert dump_sql.stdout is not None
             result = subprocess.run(
-                [psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
-                 f"--command={EMPTY_DATABASE}", "--file=-"],
-                env=env, stdin=dump_sql.stdout, capture_output=True, text=True, check=False,
+                [
+                    psql,
+                    "--no-psqlrc",
+                    "--quiet",
+                    "--single-transaction",
+                    "--set=ON_ERROR_STOP=1",
+                    f"--command={EMPTY_DATABASE}",
+                    "--file=-",
+                ],
+                env=env,
+                stdin=dump_sql.stdout,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             # psql may stop early: pg_restore must not wait forever on a full pipe.
             dump_sql.stdout.close()
@@ -172,7 +189,7 @@ def rollback_frontend() -> None:
     raise NoFrontendRollback(
         "Drizzle has no down migrations: a frontend migration cannot be undone by a command",
         f"restore the backup taken before it (make db-restore file=...; newest: {_newest_backups()}), "
-        "or write a forward migration that reverts it (docs/migrations.md, \"Rolling back\")",
+        'or write a forward migration that reverts it (docs/migrations.md, "Rolling back")',
     )
 
 

@@ -73,7 +73,8 @@ def model_drift(env: dict[str, str]) -> list[Failure]:
     return [
         ModelDrift(
             "backend: the models differ from the database at head: " + (", ".join(operations) or "see alembic check"),
-            'generate a migration: make migration-backend m="what changed" (details: cd backend && uv run alembic check)',
+            'generate a migration: make migration-backend m="what changed" '
+            "(details: cd backend && uv run alembic check)",
         )
     ]
 

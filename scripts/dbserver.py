@@ -31,9 +31,7 @@ def docker_engine_available() -> bool:
         return False
     try:
         checks = [["docker", "info"], ["docker", "compose", "version"]]
-        return all(
-            subprocess.run(check, capture_output=True, timeout=10).returncode == 0 for check in checks
-        )
+        return all(subprocess.run(check, capture_output=True, timeout=10).returncode == 0 for check in checks)
     except subprocess.TimeoutExpired:
         return False
 
@@ -79,8 +77,7 @@ def status(url: URL, settings: Settings) -> int:
 def _require_local(url: URL) -> None:
     if not is_local_host(url.host):
         raise LocalDatabaseError(
-            f"DATABASE_URL points to {url.host!r}, not to this machine: "
-            "db-up/db-down only manage a local database",
+            f"DATABASE_URL points to {url.host!r}, not to this machine: db-up/db-down only manage a local database",
             "start that server where it runs, or point DATABASE_URL to 127.0.0.1",
         )
 

@@ -18,16 +18,11 @@ from scripts.preflight import run_preflight
 from scripts.tools import child_environment
 
 
-def servers(backend_port: str, frontend_port: str) -> dict[str, tuple[list[str], str]]:
+def servers(backend_port: str, frontend_port: str) -> dict[str, list[str]]:
+    """Each server's command, by the folder it runs in."""
     return {
-        "backend": (
-            ["uvicorn", "app.main:app", "--reload", "--host", "127.0.0.1", "--port", backend_port],
-            f"http://127.0.0.1:{backend_port}/docs",
-        ),
-        "nextjs": (
-            ["next", "dev", "--hostname", "127.0.0.1", "--port", frontend_port],
-            f"http://localhost:{frontend_port}",
-        ),
+        "backend": ["uvicorn", "app.main:app", "--reload", "--host", "127.0.0.1", "--port", backend_port],
+        "nextjs": ["next", "dev", "--hostname", "127.0.0.1", "--port", frontend_port],
     }
 
 
@@ -41,11 +36,14 @@ def main() -> int:
     env.setdefault("BETTER_AUTH_URL", f"http://localhost:{frontend_port}")
     running: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for folder, (argv, url) in servers(backend_port, frontend_port).items():
+        for folder, argv in servers(backend_port, frontend_port).items():
             print(f"→ {folder}: {' '.join(argv)}", flush=True)
             running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=env)
-        print(f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"
-              "  Ctrl-C stops both.\n", flush=True)
+        print(
+            f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"
+            "  Ctrl-C stops both.\n",
+            flush=True,
+        )
         while all(process.poll() is None for process in running.values()):
             time.sleep(0.5)
         stopped = next(name for name, process in running.items() if process.poll() is not None)

@@ -111,11 +111,16 @@ class LocalCluster:
         try:
             self._run(
                 "initdb",
-                "--pgdata", str(self.data_dir),
-                "--username", url.username,
-                "--pwfile", password_file.name,
-                "--auth", "scram-sha-256",
-                "--encoding", "UTF8",
+                "--pgdata",
+                str(self.data_dir),
+                "--username",
+                url.username,
+                "--pwfile",
+                password_file.name,
+                "--auth",
+                "scram-sha-256",
+                "--encoding",
+                "UTF8",
                 "--no-locale",
                 "--no-instructions",
             )

@@ -42,7 +42,10 @@ def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float =
         application_name=application_name,
         connect_timeout=max(1, int(connect_timeout)),
         # A dead network path is noticed, rather than the lock looking held forever.
-        keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
+        keepalives_count=3,
     )
     connection.autocommit = True
     try:
@@ -51,7 +54,10 @@ def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float =
             cursor.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
             if not cursor.fetchone()[0]:
                 holder = _holder(cursor)
-                print(f"… another migration is running ({holder}); waiting up to {wait_seconds:g} s (MIGRATE_LOCK_TIMEOUT)")
+                print(
+                    f"… another migration is running ({holder}); "
+                    f"waiting up to {wait_seconds:g} s (MIGRATE_LOCK_TIMEOUT)"
+                )
                 _wait(cursor, wait_seconds, holder)
         yield
     finally:

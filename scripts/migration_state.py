@@ -16,8 +16,8 @@ from pathlib import Path
 from psycopg2.extensions import cursor as Cursor
 from sqlalchemy.engine import URL
 
-from app.settings import REPO_ROOT
 from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA
+from app.settings import REPO_ROOT
 from scripts.errors import (
     ChangedMigration,
     DrizzleJournalInconsistent,
@@ -159,9 +159,7 @@ def frontend_state(cursor: Cursor) -> SystemState:
                     f"above {newest_applied} (after checking it does not conflict), or regenerate it",
                 )
             )
-        state.migrations.append(
-            Migration(entry["tag"], entry["tag"], _shown(sql_file), applied=is_applied)
-        )
+        state.migrations.append(Migration(entry["tag"], entry["tag"], _shown(sql_file), applied=is_applied))
     state.current = next((m.id for m in reversed(state.migrations) if m.applied), None)
     state.head = state.migrations[-1].id if state.migrations else None
     return state
@@ -194,7 +192,9 @@ def alembic_revisions(versions_dir: Path = ALEMBIC_VERSIONS) -> list[AlembicRevi
         down = values.get("down_revision")
         down_revisions = tuple(down) if isinstance(down, (tuple, list)) else ((down,) if down else ())
         description = (ast.get_docstring(module) or "").strip().splitlines()
-        revisions.append(AlembicRevision(values["revision"], down_revisions, description[0] if description else "", path))
+        revisions.append(
+            AlembicRevision(values["revision"], down_revisions, description[0] if description else "", path)
+        )
     return revisions
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.engine import URL
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from app.database_url import for_libpq, redacted
-from app.settings import Settings
 from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA, FRONTEND_SCHEMA
+from app.settings import Settings
 from scripts import config, dbserver
 from scripts.errors import (
     AuthenticationFailed,
@@ -102,15 +102,13 @@ def _probe_tcp(host: str, port: int) -> None:
                 f"no database server is listening on {where} (connection refused)",
                 _start_hint(host),
             ) from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise DatabaseUnreachable(
                 f"no answer from {where} within 5 s (timeout: a firewall, or the wrong host?)",
                 _start_hint(host),
             ) from None
         except OSError as error:
-            raise DatabaseUnreachable(
-                f"cannot reach {where}: {error.strerror or error}", _start_hint(host)
-            ) from None
+            raise DatabaseUnreachable(f"cannot reach {where}: {error.strerror or error}", _start_hint(host)) from None
 
 
 def _probe_unix(path: str) -> None:
@@ -205,8 +203,7 @@ def check_can_create(database: connection) -> None:
     if not on_frontend:
         raise PermissionDenied(
             f'the role "{user}" may not create tables in the schema "{FRONTEND_SCHEMA}"',
-            f'as the owner: GRANT CREATE ON SCHEMA {FRONTEND_SCHEMA} TO "{user}" '
-            "(or make the role the database owner)",
+            f'as the owner: GRANT CREATE ON SCHEMA {FRONTEND_SCHEMA} TO "{user}" (or make the role the database owner)',
         )
     for schema, allowed in ((BACKEND_SCHEMA, on_backend), (DRIZZLE_SCHEMA, on_drizzle)):
         if allowed is False:

@@ -108,19 +108,31 @@ def hint_for(cause: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--step", nargs=2, action="append", default=[], metavar=("FOLDER", "COMMAND"),
+        "--step",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("FOLDER", "COMMAND"),
         help="run COMMAND in FOLDER (relative to the repository root); repeat for more steps",
     )
     parser.add_argument("--in", dest="folder", help="with a command after --: the folder to run it in")
-    parser.add_argument("--fast", action="store_true",
-                        help="answer at once when nothing changed since a full run found nothing to do")
-    parser.add_argument("--lock", action="store_true",
-                        help="hold the migration lock for the whole run; bound the steps' lock and statement waits")
+    parser.add_argument(
+        "--fast", action="store_true", help="answer at once when nothing changed since a full run found nothing to do"
+    )
+    parser.add_argument(
+        "--lock",
+        action="store_true",
+        help="hold the migration lock for the whole run; bound the steps' lock and statement waits",
+    )
     parser.add_argument("--check", action="store_true", help="run migrate-check first; stop on any problem")
-    parser.add_argument("--backup", action="store_true",
-                        help="take a backup first when ENV=production (unless BACKUP=skip)")
-    parser.add_argument("--offline", action="store_true",
-                        help="the steps do not connect: skip pre-flight, pass DATABASE_URL through if set")
+    parser.add_argument(
+        "--backup", action="store_true", help="take a backup first when ENV=production (unless BACKUP=skip)"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="the steps do not connect: skip pre-flight, pass DATABASE_URL through if set",
+    )
     parser.add_argument("--interactive", action="store_true", help="one step, attached to the terminal (psql)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARG...: one step")
     args = parser.parse_args()

@@ -27,7 +27,7 @@ def exit_code(state: DatabaseState, problems: list[Failure]) -> int:
 
 def verdict(state: DatabaseState, problems: list[Failure]) -> str:
     if problems:
-        return f"{len(problems)} problem(s): fix them before migrating (docs/migrations.md, \"What to do when\")"
+        return f'{len(problems)} problem(s): fix them before migrating (docs/migrations.md, "What to do when")'
     if state.pending:
         return f"{len(state.pending)} migration(s) pending: run make migrate"
     return "up to date"
@@ -46,7 +46,7 @@ def system_lines(system: SystemState) -> list[str]:
 def as_text(display: str, state: DatabaseState, problems: list[Failure]) -> str:
     lines = [f"Database {display}", ""]
     for system in state.systems:
-        lines += system_lines(system) + [""]
+        lines += [*system_lines(system), ""]
     for problem in problems:
         lines.append(f"✗ {problem.message}")
         if problem.hint:

@@ -142,5 +142,3 @@ def run_interactive(folder: str, argv: list[str], env: dict[str, str]) -> int:
         return subprocess.call(argv, cwd=REPO_ROOT / folder, env=env)
     except FileNotFoundError:
         raise StepFailed(f"{argv[0]} is not installed") from None
-
-

@@ -77,7 +77,9 @@ class Database:
         """`pg_dump --schema-only`, the reference for "the same schema"."""
         dump = subprocess.run(
             ["pg_dump", "--schema-only", "--no-owner", self.url_string(drivername="postgresql")],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         # Recent pg_dump releases fence the dump with a random key (\restrict KEY).
         return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
@@ -89,7 +91,8 @@ class Database:
         """The raw `uv run alembic ...` in backend/, as docs/migrations.md shows it."""
         return run(
             ["uv", "run", "--frozen", "alembic", *alembic_args],
-            database_url=self.url_string(), cwd=cwd or REPO_ROOT / "backend",
+            database_url=self.url_string(),
+            cwd=cwd or REPO_ROOT / "backend",
         )
 
 
@@ -126,9 +129,7 @@ def role(database: Database) -> Iterator[tuple[str, str]]:
     admin = psycopg.connect(database.url_string(drivername="postgresql"), autocommit=True)
     with admin:
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-        admin.execute(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password))
-        )
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
         admin.execute(
             sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database.name), sql.Identifier(name))
         )
@@ -180,8 +181,13 @@ class Clone:
     def popen(self, *targets: str, command: list[str] | None = None, **env: str) -> subprocess.Popen[str]:
         environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENV_FILE", "DB_BACKEND")}
         return subprocess.Popen(
-            [*(command or ["make", "--no-print-directory"]), *targets], cwd=self.root, env={**environment, **env},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [*(command or ["make", "--no-print-directory"]), *targets],
+            cwd=self.root,
+            env={**environment, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
 
     def add_drizzle_migration(self, tag: str, when: int, sql: str, *, snapshot: bool = True) -> None:
@@ -233,7 +239,10 @@ def clone(tmp_path: Path) -> Iterator[Clone]:
     root, port = tmp_path / "repo", free_port()
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     for name in filter(None, files.stdout.split("\0")):
         if (REPO_ROOT / name).is_file():

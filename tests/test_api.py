@@ -27,7 +27,9 @@ class Api:
     url: str
 
     def call(self, method: str, path: str, cookie: str | None = None, body: dict | None = None) -> tuple[int, object]:
-        request = urllib.request.Request(self.url + path, method=method, data=json.dumps(body).encode() if body else None)
+        request = urllib.request.Request(
+            self.url + path, method=method, data=json.dumps(body).encode() if body else None
+        )
         request.add_header("content-type", "application/json")
         if cookie:
             request.add_header("cookie", cookie)
@@ -45,7 +47,10 @@ def api(migrated: Database) -> Iterator[Api]:
     env = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": migrated.url_string(), "BETTER_AUTH_SECRET": SECRET}
     server = subprocess.Popen(
         ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT / "backend", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT / "backend",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     api = Api(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
@@ -65,10 +70,25 @@ def api(migrated: Database) -> Iterator[Api]:
 def sign_up(database: Database, email: str) -> str:
     """A new user, signed up through Better Auth's API; the session cookie it set."""
     result = subprocess.run(
-        [str(NODE_BIN / "tsx"), str(REPO_ROOT / "tests" / "support" / "create-user.mts"), email, "correct horse battery", "Ada"],
-        cwd=REPO_ROOT / "nextjs", capture_output=True, text=True, check=True, timeout=120,
-        env={**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}", "BETTER_AUTH_SECRET": SECRET,
-             "BETTER_AUTH_URL": "http://localhost:3000", "DATABASE_URL": database.url_string(drivername="postgresql")},
+        [
+            str(NODE_BIN / "tsx"),
+            str(REPO_ROOT / "tests" / "support" / "create-user.mts"),
+            email,
+            "correct horse battery",
+            "Ada",
+        ],
+        cwd=REPO_ROOT / "nextjs",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "PATH": f"{NODE_BIN}:{os.environ['PATH']}",
+            "BETTER_AUTH_SECRET": SECRET,
+            "BETTER_AUTH_URL": "http://localhost:3000",
+            "DATABASE_URL": database.url_string(drivername="postgresql"),
+        },
     )
     created = json.loads(result.stdout.strip().splitlines()[-1])
     assert created["status"] == 200 and created["cookie"].startswith("better-auth.session_token="), result.stdout

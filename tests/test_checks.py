@@ -1,4 +1,4 @@
-"""`make migrate-check` and `make migrate-status`: every problem is named, has its exit code, and blocks `make migrate`."""
+"""`make migrate-check` and `make migrate-status`: each problem is named, has its exit code, blocks `make migrate`."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ def test_drift_between_models_and_a_database_at_head_is_named(clone: Clone, migr
 def test_a_drizzle_migration_older_than_the_newest_applied_is_named_and_blocks_migrate(
     clone: Clone, migrated: Database
 ) -> None:
-    clone.add_drizzle_migration("0001_from_a_branch", clone.first_drizzle_migration_time - 1000, 'CREATE TABLE "late" (id int);')
+    clone.add_drizzle_migration(
+        "0001_from_a_branch", clone.first_drizzle_migration_time - 1000, 'CREATE TABLE "late" (id int);'
+    )
 
     result = check(clone, migrated, target="migrate")
 

@@ -19,8 +19,12 @@ def test_eight_concurrent_migrate_runs_apply_every_migration_exactly_once(
     environment = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": database.url_string()}
     runs = [
         subprocess.Popen(
-            ["make", "--no-print-directory", "migrate"], cwd=REPO_ROOT, env=environment,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            ["make", "--no-print-directory", "migrate"],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for _ in range(RUNS)
     ]

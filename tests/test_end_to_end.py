@@ -23,8 +23,15 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 SECRET = "test-only-better-auth-secret-0123456789"
 # As the machine's probe ran Chromium here: no sandbox as root, nothing reaching out to the network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
@@ -49,9 +56,13 @@ def app(migrated: Database, tmp_path: Path) -> Iterator[str]:
         pytest.skip("no Chromium on this machine: apt-get install chromium")
     backend_port, frontend_port = free_port(), free_port()
     env = {
-        **os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": migrated.url_string(drivername="postgresql"),
-        "BETTER_AUTH_SECRET": SECRET, "BETTER_AUTH_URL": f"http://localhost:{frontend_port}",
-        "BACKEND_URL": f"http://127.0.0.1:{backend_port}", "NEXT_TELEMETRY_DISABLED": "1",
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "DATABASE_URL": migrated.url_string(drivername="postgresql"),
+        "BETTER_AUTH_SECRET": SECRET,
+        "BETTER_AUTH_URL": f"http://localhost:{frontend_port}",
+        "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
+        "NEXT_TELEMETRY_DISABLED": "1",
         "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
     }
     # next.config.ts's rewrites are fixed at build time: the build knows this test's API port.
@@ -59,11 +70,17 @@ def app(migrated: Database, tmp_path: Path) -> Iterator[str]:
     assert build.returncode == 0, build.stdout + build.stderr
     backend = subprocess.Popen(
         ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(backend_port)],
-        cwd=REPO_ROOT / "backend", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT / "backend",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     frontend = subprocess.Popen(
         ["next", "start", "--hostname", "127.0.0.1", "--port", str(frontend_port)],
-        cwd=REPO_ROOT / "nextjs", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT / "nextjs",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for(f"http://127.0.0.1:{backend_port}/health", backend)
@@ -112,6 +129,6 @@ def test_sign_up_sign_out_sign_in_write_a_note_and_keep_it(app: str, migrated: D
 
     # Better Auth wrote the user, the API wrote the note: one database, one owner each.
     assert migrated.query('SELECT email FROM "user"') == [("ada@example.com",)]
-    assert migrated.query(
-        'SELECT n.title FROM api.note n JOIN "user" u ON u.id = n.user_id'
-    ) == [("Analytical engine",)]
+    assert migrated.query('SELECT n.title FROM api.note n JOIN "user" u ON u.id = n.user_id') == [
+        ("Analytical engine",)
+    ]

@@ -51,7 +51,11 @@ def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Databa
 
 def test_a_changed_model_falls_through(clone: Clone, remembered: Database) -> None:
     note = clone.root / "backend" / "models" / "note.py"
-    note.write_text(note.read_text().replace("String(200)", "String(300)"))
+    note.write_text(
+        note.read_text()
+        .replace("mapped_column(Text)", "mapped_column(String(300))")
+        .replace("import BigInteger", "import String, BigInteger")
+    )
 
     result = migrate(clone, remembered)
 

@@ -17,7 +17,9 @@ SLOW_MIGRATION = """\
 
 def add_slow_migration(clone: Clone) -> None:
     path = clone.add_alembic_revision("5104aaaa0001", HEAD, SLOW_MIGRATION)
-    path.write_text(path.read_text().replace("from alembic import op", "import sqlalchemy as sa\nfrom alembic import op"))
+    path.write_text(
+        path.read_text().replace("from alembic import op", "import sqlalchemy as sa\nfrom alembic import op")
+    )
 
 
 def wait_until_sleeping(database: Database, timeout: float = 120) -> None:

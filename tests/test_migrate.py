@@ -37,9 +37,12 @@ def test_second_migrate_changes_nothing_and_exits_0(migrated: Database) -> None:
 
     assert result.code == 0, result.output
     assert migrated.schema_dump() == schema_before
-    assert migrated.query(
-        "SELECT (SELECT count(*) FROM drizzle.__drizzle_migrations), (SELECT version_num FROM api.alembic_version)"
-    ) == bookkeeping_before
+    assert (
+        migrated.query(
+            "SELECT (SELECT count(*) FROM drizzle.__drizzle_migrations), (SELECT version_num FROM api.alembic_version)"
+        )
+        == bookkeeping_before
+    )
 
 
 def test_migrate_frontend_alone_creates_only_the_frontend_tables(database: Database) -> None:

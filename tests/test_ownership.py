@@ -20,7 +20,7 @@ FROM pg_class c LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
 WHERE c.relnamespace = 'api'::regnamespace ORDER BY 1, 2, 3
 """
 
-NEW_MODEL = '''
+NEW_MODEL = """
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -31,7 +31,7 @@ class Tag(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
-'''
+"""
 
 
 def autogenerate_in_copy(database: Database, tmp_path: Path, extra_model: str | None) -> tuple[int, str, list[str]]:
@@ -48,7 +48,8 @@ def autogenerate_in_copy(database: Database, tmp_path: Path, extra_model: str | 
     before = set((backend / "alembic" / "versions").glob("*.py"))
     result = run(
         ["uv", "run", "--frozen", "--project", str(REPO_ROOT), "alembic", "revision", "--autogenerate", "-m", "change"],
-        database_url=database.url_string(), cwd=backend,
+        database_url=database.url_string(),
+        cwd=backend,
     )
     written = set((backend / "alembic" / "versions").glob("*.py")) - before
     operations: list[str] = []
@@ -127,7 +128,8 @@ def test_drizzle_introspection_sees_only_the_frontend_tables(migrated: Database,
 
     result = run(
         [str(REPO_ROOT / "nextjs" / "node_modules" / ".bin" / "drizzle-kit"), "pull", "--config", str(config)],
-        database_url=migrated.url_string(drivername="postgresql"), cwd=REPO_ROOT / "nextjs",
+        database_url=migrated.url_string(drivername="postgresql"),
+        cwd=REPO_ROOT / "nextjs",
         PATH=f"{REPO_ROOT / 'nextjs' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
     )
 

@@ -50,7 +50,10 @@ def test_a_missing_env_file_exits_10_and_names_it() -> None:
         (f"postgresql://app:{SECRET}@127.0.0.1:port/app", "port is not a number"),
         (f"postgresql://app:{SECRET}@/app", "names no host"),
         ("just some words", "not a URL"),
-        (f"postgresql://app:{SECRET}@127.0.0.1:5432/app?schema=public", "'schema' is not a PostgreSQL connection parameter"),
+        (
+            f"postgresql://app:{SECRET}@127.0.0.1:5432/app?schema=public",
+            "'schema' is not a PostgreSQL connection parameter",
+        ),
         (f"postgresql://app:{SECRET}@127.0.0.1:{SERVER.port}/app%00", "libpq cannot read it"),
     ],
 )

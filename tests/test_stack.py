@@ -29,11 +29,24 @@ def answers(url: str) -> bool:
 
 def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) -> None:
     backend_port, frontend_port = free_port(), free_port()
-    env = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": migrated.url_string(),
-           "BACKEND_PORT": str(backend_port), "FRONTEND_PORT": str(frontend_port),
-           "BETTER_AUTH_SECRET": "test-only-better-auth-secret-0123456789", "NEXT_TELEMETRY_DISABLED": "1"}
-    dev = subprocess.Popen(["make", "--no-print-directory", "dev"], cwd=REPO_ROOT, env=env, start_new_session=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "DATABASE_URL": migrated.url_string(),
+        "BACKEND_PORT": str(backend_port),
+        "FRONTEND_PORT": str(frontend_port),
+        "BETTER_AUTH_SECRET": "test-only-better-auth-secret-0123456789",
+        "NEXT_TELEMETRY_DISABLED": "1",
+    }
+    dev = subprocess.Popen(
+        ["make", "--no-print-directory", "dev"],
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while not (answers(f"http://127.0.0.1:{backend_port}/docs") and answers(f"http://127.0.0.1:{frontend_port}/")):

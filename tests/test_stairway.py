@@ -9,7 +9,9 @@ from conftest import REPO_ROOT, Database
 
 REVISIONS = [
     revision.revision
-    for revision in reversed(list(ScriptDirectory.from_config(Config(str(REPO_ROOT / "backend" / "alembic.ini"))).walk_revisions()))
+    for revision in reversed(
+        list(ScriptDirectory.from_config(Config(str(REPO_ROOT / "backend" / "alembic.ini"))).walk_revisions())
+    )
 ]
 
 

@@ -1,10 +1,8 @@
 from logging.config import fileConfig
 
-from sqlalchemy import engine_from_config
-from sqlalchemy import pool
-from sqlalchemy.schema import CreateSchema
-
 from alembic import context
+from sqlalchemy import engine_from_config, pool
+from sqlalchemy.schema import CreateSchema
 
 from app.database_url import InvalidDatabaseUrl, for_sqlalchemy
 from app.settings import ConfigError, load_settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated
 from urllib.parse import unquote
@@ -62,7 +62,7 @@ def current_user_id(request: Request, session: Annotated[Session, Depends(get_se
     token = session_token(request)
     if token is None:
         raise UNAUTHENTICATED
-    now_utc = datetime.now(timezone.utc).replace(tzinfo=None)
+    now_utc = datetime.now(UTC).replace(tzinfo=None)
     user_id = session.scalar(
         select(session_table.c.user_id).where(session_table.c.token == token, session_table.c.expires_at > now_utc)
     )

@@ -36,13 +36,10 @@ def parse(raw: str) -> URL:
     raw = raw.strip()
     scheme, separator, _ = raw.partition("://")
     if not separator:
-        raise InvalidDatabaseUrl(
-            "it is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
-        )
+        raise InvalidDatabaseUrl("it is not a URL: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
     if scheme.lower() not in ACCEPTED_SCHEMES:
         raise InvalidDatabaseUrl(
-            f"the scheme {scheme[:40]!r} is not supported: use one of "
-            + ", ".join(f"{s}://" for s in ACCEPTED_SCHEMES)
+            f"the scheme {scheme[:40]!r} is not supported: use one of " + ", ".join(f"{s}://" for s in ACCEPTED_SCHEMES)
         )
     _check_port(raw)
     try:
@@ -66,9 +63,7 @@ def parse(raw: str) -> URL:
             "(Prisma's ?schema= has no meaning here: remove it)"
         )
     if not (url.host or url.query.get("host")):
-        raise InvalidDatabaseUrl(
-            "it names no host: add @HOST:PORT, or ?host=/path/to/socket/dir for a Unix socket"
-        )
+        raise InvalidDatabaseUrl("it names no host: add @HOST:PORT, or ?host=/path/to/socket/dir for a Unix socket")
     return url
 
 

@@ -70,8 +70,7 @@ def _env_file(environ: Mapping[str, str]) -> Path | None:
         path = path if path.is_absolute() else REPO_ROOT / path
         if not path.exists():
             raise ConfigError(
-                f"ENV_FILE={configured} does not exist: create it (cp .env.example {configured}) "
-                "or unset ENV_FILE"
+                f"ENV_FILE={configured} does not exist: create it (cp .env.example {configured}) or unset ENV_FILE"
             )
         return path
     return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None

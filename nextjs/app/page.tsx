@@ -36,7 +36,7 @@ export default function SignInPage() {
         <button type="submit">{mode === "sign-up" ? "Sign up" : "Sign in"}</button>
       </form>
       {error && <p className="error">{error}</p>}
-      <button className="link" onClick={() => setMode(mode === "sign-up" ? "sign-in" : "sign-up")}>
+      <button type="button" className="link" onClick={() => setMode(mode === "sign-up" ? "sign-in" : "sign-up")}>
         {mode === "sign-up" ? "I have an account: sign in" : "No account yet? Sign up"}
       </button>
     </>

@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table('note',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('user_id', sa.Text(), nullable=False),
-    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
     sa.Column('body', sa.Text(), server_default='', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_note_user_id_user'), ondelete='CASCADE'),

@@ -67,7 +67,7 @@ export default function NotesPage() {
           </li>
         ))}
       </ul>
-      <button className="link" onClick={signOut}>
+      <button type="button" className="link" onClick={signOut}>
         Sign out
       </button>
     </>
