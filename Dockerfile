@@ -35,10 +35,18 @@ ENV NODE_ENV=production
 EXPOSE 3000
 CMD ["npx", "next", "start", "--hostname", "0.0.0.0", "--port", "3000"]
 
-FROM python AS migrate
-RUN apt-get update && apt-get install -y --no-install-recommends make postgresql-client \
-    && rm -rf /var/lib/apt/lists/*
+# On the PostgreSQL image, so that the backup taken before a production migration uses
+# the server's own pg_dump version (an older pg_dump refuses to dump a newer server).
+FROM postgres:18 AS migrate
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip make \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir --break-system-packages uv==0.13.8
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_NO_DEV=1 UV_FROZEN=1 UV_PYTHON_DOWNLOADS=never
 COPY --from=node /usr/local /usr/local
-COPY Makefile .env.example ./
+WORKDIR /app
+COPY pyproject.toml uv.lock Makefile .env.example ./
+COPY backend backend
+COPY scripts scripts
+RUN uv sync --no-dev
 COPY --from=frontend-build /app/nextjs /app/nextjs
 CMD ["make", "migrate"]

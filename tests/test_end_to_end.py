@@ -18,7 +18,8 @@ import pytest
 
 from conftest import REPO_ROOT, Database, free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's package here; CHROMIUM_PATH elsewhere (the GitHub workflow uses Playwright's own build).
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 SECRET = "test-only-better-auth-secret-0123456789"

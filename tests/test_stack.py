@@ -108,3 +108,23 @@ def test_docker_compose_accepts_the_file() -> None:
     result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_the_ci_workflow_runs_lint_migrate_check_and_test_against_a_postgres_service() -> None:
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    job = workflow["jobs"]["check"]
+    commands = "\n".join(step.get("run", "") for step in job["steps"])
+
+    assert {"pull_request", "push"} <= set(workflow[True])  # YAML reads the key `on` as true
+    assert job["services"]["postgres"]["image"].startswith("postgres:")
+    for command in ("make install", "make lint", "make migrate-check", "make test"):
+        assert command in commands, command
+
+
+def test_the_kubernetes_job_runs_the_production_migration_once() -> None:
+    job = yaml.safe_load((REPO_ROOT / "deploy" / "migrate-job.yaml").read_text())
+    container = job["spec"]["template"]["spec"]["containers"][0]
+
+    assert job["kind"] == "Job" and job["spec"]["backoffLimit"] == 0
+    assert container["command"] == ["make", "migrate", "ENV=production"]
+    assert container["env"][0]["valueFrom"]["secretKeyRef"]
