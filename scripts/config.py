@@ -26,11 +26,15 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def database_url(settings: Settings) -> URL:
-    """DATABASE_URL, present and well-formed (pre-flight checks 1 and 2)."""
+    """The URL migrations use, present and well-formed (pre-flight checks 1 and 2).
+
+    DIRECT_DATABASE_URL when set (a direct connection beside a pooled DATABASE_URL), else
+    DATABASE_URL: migrations need a session of their own (docs/configuration.md).
+    """
     # Imported here: SQLAlchemy is too slow to import for the no-op fast path.
     from app.database_url import InvalidDatabaseUrl, parse
 
-    raw = settings.database_url
+    raw, name = settings.migration_database_url, settings.migration_url_name
     if typed := TYPED_PASSWORD.match(raw or ""):
         add_secret(typed.group(1))
     if not raw:
@@ -41,8 +45,9 @@ def database_url(settings: Settings) -> URL:
     try:
         url = parse(raw)
     except InvalidDatabaseUrl as error:
+        source = f" (from {settings.database_url_source})" if name == "DATABASE_URL" else ""
         raise MalformedDatabaseUrl(
-            f"DATABASE_URL (from {settings.database_url_source}) is malformed: {error}",
+            f"{name}{source} is malformed: {error}",
             "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
         ) from None
     add_secret(url.password)

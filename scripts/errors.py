@@ -59,6 +59,10 @@ class InvalidSetting(Failure):
     exit_code = 17
 
 
+class TransactionPooler(Failure):
+    exit_code = 19
+
+
 class DatabaseError(Failure):
     """The database answered a query with an error the scripts did not expect."""
 

@@ -114,7 +114,7 @@ def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
 
 def up_to_date(settings: Settings) -> dict | None:
     """The record, if it proves that there is nothing to apply or check; else None."""
-    raw = settings.database_url
+    raw = settings.migration_database_url
     if not raw or settings.get("ENV", "development") == "production":
         return None
     try:
@@ -134,7 +134,7 @@ def up_to_date(settings: Settings) -> dict | None:
 def snapshot(settings: Settings) -> list | None:
     """The database's side of a record now, read by the run holding the lock; None if unreadable."""
     try:
-        return read_database(settings.database_url or "", holding_lock=True)
+        return read_database(settings.migration_database_url or "", holding_lock=True)
     except Exception:  # noqa: BLE001 - no snapshot, no record
         return None
 
@@ -145,7 +145,7 @@ def remember(settings: Settings, files_fingerprint: str, checked: list, summary:
     ``checked`` is the database as the checks saw it: if anything changed it since
     (a raw tool outside the lock), or a file changed, nothing is recorded.
     """
-    raw = settings.database_url
+    raw = settings.migration_database_url
     if not raw or fingerprint() != files_fingerprint or snapshot(settings) != checked:
         return
     record = {

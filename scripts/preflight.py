@@ -2,7 +2,9 @@
 
 Checks, in order, and stops at the first failure (exit codes in scripts/errors.py):
 1. DATABASE_URL is set;  2. it is well-formed;  3. the server answers;
-4. it accepts the credentials and the database exists;  5. the role may create tables.
+4. it accepts the credentials and the database exists;  5. the role may create tables;
+6. the connection keeps its own session (not a transaction-mode pooler).
+Migrations use DIRECT_DATABASE_URL instead of DATABASE_URL when it is set.
 
 Run alone: ``uv run python -m scripts.preflight`` (``make preflight``).
 """
@@ -28,6 +30,7 @@ from scripts.errors import (
     Failure,
     MalformedDatabaseUrl,
     PermissionDenied,
+    TransactionPooler,
     entry_point,
 )
 
@@ -220,6 +223,36 @@ def check_can_create(database: connection) -> None:
         )
 
 
+def check_own_session(url: URL, timeout: float, variable: str) -> None:
+    """Check 6: each connection keeps its own server session (no transaction-mode pooler).
+
+    Through PgBouncer in transaction mode, a connection's next transaction may run on
+    another server session: the migration lock and lock_timeout would not hold. Seen
+    by behaviour: a session handed to another client, or a connection changing session.
+    """
+    first, second = connect(url, timeout), connect(url, timeout)
+    try:
+        with first.cursor() as a, second.cursor() as b:
+            a.execute("SELECT pg_backend_pid()")
+            before = a.fetchone()[0]
+            b.execute("BEGIN")
+            b.execute("SELECT pg_backend_pid()")
+            other = b.fetchone()[0]
+            a.execute("SELECT pg_backend_pid()")
+            after = a.fetchone()[0]
+            b.execute("ROLLBACK")
+    finally:
+        first.close()
+        second.close()
+    if other == before or after != before:
+        raise TransactionPooler(
+            f"{variable} goes through a connection pooler in transaction mode: a migration's session "
+            "(its lock, its lock_timeout) would not survive from one transaction to the next; nothing was changed",
+            "set DIRECT_DATABASE_URL to the database's direct address (not the pooler's) for migrations; "
+            "the apps keep DATABASE_URL",
+        )
+
+
 def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> Database:
     """All five checks; starts the project-local database when nothing is configured."""
     settings = settings or config.settings()
@@ -231,11 +264,13 @@ def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> D
         )
         dbserver.up(url, settings)
     check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"))
-    session = connect(url, config.seconds(settings, "DB_CONNECT_TIMEOUT", "5"))
+    timeout = config.seconds(settings, "DB_CONNECT_TIMEOUT", "5")
+    session = connect(url, timeout)
     try:
         check_can_create(session)
     finally:
         session.close()
+    check_own_session(url, timeout, settings.migration_url_name)
     database = Database(url=url, settings=settings)
     if not quiet:
         print(f"✓ pre-flight: {database.display} is ready")

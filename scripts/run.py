@@ -159,7 +159,7 @@ def run_offline(settings, steps: list[tuple[str, list[str]]]) -> int:
     from scripts import config
     from scripts.tools import child_environment
 
-    url = config.database_url(settings) if settings.database_url else None
+    url = config.database_url(settings) if settings.migration_database_url else None
     env = child_environment(settings, for_libpq(url) if url else None)
     for folder, argv in steps:
         run_step(folder, argv, env, database=None)

@@ -33,7 +33,17 @@ class Settings:
 
     @property
     def database_url(self) -> str | None:
+        """The apps' URL: possibly through a connection pooler."""
         return self.values.get("DATABASE_URL") or None
+
+    @property
+    def migration_url_name(self) -> str:
+        """The variable migrations connect with: DIRECT_DATABASE_URL when set, else DATABASE_URL."""
+        return "DIRECT_DATABASE_URL" if self.values.get("DIRECT_DATABASE_URL") else "DATABASE_URL"
+
+    @property
+    def migration_database_url(self) -> str | None:
+        return self.values.get(self.migration_url_name) or None
 
     @property
     def uses_example_defaults(self) -> bool:

@@ -1,0 +1,103 @@
+"""Migrations beside a connection pooler: a direct URL for migrations, and a refusal without one.
+
+A real PgBouncer (Debian's package) in transaction mode, in front of the test server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import REPO_ROOT, SERVER, Database, free_port
+
+RUNS = 8
+
+
+@pytest.fixture
+def pooler_port() -> Iterator[int]:
+    pgbouncer = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(pgbouncer).is_file():
+        if os.environ.get("CI"):
+            pytest.fail("PgBouncer is missing: .ci/run installs Debian's pgbouncer package")
+        pytest.skip("no PgBouncer on this machine: apt-get install pgbouncer")
+    port = free_port()
+    # Readable by the postgres user, which runs PgBouncer when the tests run as root.
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-", dir="/tmp"))
+    folder.chmod(0o755)
+    (folder / "userlist.txt").write_text(f'"{SERVER.username}" "{SERVER.password}"\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={SERVER.host} port={SERVER.port}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        "auth_type = scram-sha-256\n"
+        f"auth_file = {folder / 'userlist.txt'}\n"
+        "pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = 20\n"
+    )
+    for file in folder.iterdir():
+        file.chmod(0o644)
+    command = [pgbouncer, str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        command = ["runuser", "-u", "postgres", "--", *command]
+    log = (folder / "pgbouncer.log").open("w")  # written through the inherited descriptor
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    through_pooler = SERVER.set(drivername="postgresql", port=port).render_as_string(hide_password=False)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(through_pooler, connect_timeout=2):
+                break
+        except psycopg.OperationalError:
+            assert server.poll() is None and time.monotonic() < deadline, (folder / "pgbouncer.log").read_text()
+            time.sleep(0.2)
+    yield port
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_migrating_through_a_transaction_pooler_is_refused_and_changes_nothing(
+    database: Database, pooler_port: int
+) -> None:
+    result = database.make("migrate", url=database.url_string(port=pooler_port))
+
+    assert "Error 19" in result.output
+    assert "goes through a connection pooler in transaction mode" in result.output
+    assert "DIRECT_DATABASE_URL" in result.output
+    assert database.tables() == set()
+
+
+def test_with_a_direct_url_eight_concurrent_runs_beside_the_pooler_apply_each_migration_once(
+    database: Database, pooler_port: int
+) -> None:
+    environment = {
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "DATABASE_URL": database.url_string(port=pooler_port),
+        "DIRECT_DATABASE_URL": database.url_string(),
+    }
+    runs = [
+        subprocess.Popen(
+            ["make", "--no-print-directory", "migrate"],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(RUNS)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0] * RUNS, "\n\n".join(outputs)
+    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(1,)]
+    assert database.query("SELECT count(*) FROM api.alembic_version") == [(1,)]
