@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import time
 
+from app.database_url import for_node
 from app.settings import REPO_ROOT
 from scripts import config
 from scripts.errors import StepFailed, entry_point
@@ -38,7 +39,8 @@ def main() -> int:
     try:
         for folder, argv in servers(backend_port, frontend_port).items():
             print(f"→ {folder}: {' '.join(argv)}", flush=True)
-            running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=env)
+            folder_env = {**env, "DATABASE_URL": for_node(database.url)} if folder == "nextjs" else env
+            running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=folder_env)
         print(
             f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"
             "  Ctrl-C stops both.\n",

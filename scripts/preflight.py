@@ -179,9 +179,28 @@ def _classify_login_error(url: URL, text: str) -> Failure:
             f"create it: createdb -h {url.host} -p {url.port or DEFAULT_PORT} -U {user} {database}"
             + (" (or run make db-up, which creates it)" if dbserver.is_local_host(url.host) else ""),
         )
+    if tls_problem := _tls_problem(text):
+        return DatabaseUnreachable(
+            f"TLS: {tls_problem}", "check sslmode and sslrootcert in the URL (docs/configuration.md)"
+        )
     if any(state in text for state in TRANSIENT_SERVER_STATES):
         return ServerNotReady(f"the database server is not ready: {reason}")
     return DatabaseUnreachable(f"cannot connect to the database: {reason}", "check DATABASE_URL")
+
+
+def _tls_problem(text: str) -> str | None:
+    """libpq's certificate and TLS failures, said plainly."""
+    if "certificate verify failed" in text:
+        return (
+            "the server's certificate is not signed by the certificate authority in sslrootcert (or by a trusted one)"
+        )
+    if "does not match host name" in text:
+        return "the server's certificate is for another host name than the one in the URL (sslmode=verify-full)"
+    if "root certificate file" in text and "does not exist" in text:
+        return "sslmode=verify-ca/verify-full needs the certificate authority: add sslrootcert=/path/to/ca.crt"
+    if "server does not support SSL" in text:
+        return "the server does not offer TLS, but the URL's sslmode requires it"
+    return None
 
 
 def check_can_create(database: connection) -> None:

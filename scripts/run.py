@@ -155,18 +155,19 @@ def main() -> int:
 
 
 def run_offline(settings, steps: list[tuple[str, list[str]]]) -> int:
-    from app.database_url import for_libpq
+    from app.database_url import for_libpq, for_node
     from scripts import config
     from scripts.tools import child_environment
 
     url = config.database_url(settings) if settings.migration_database_url else None
-    env = child_environment(settings, for_libpq(url) if url else None)
     for folder, argv in steps:
-        run_step(folder, argv, env, database=None)
+        form = for_node if folder == "nextjs" else for_libpq
+        run_step(folder, argv, child_environment(settings, form(url) if url else None), database=None)
     return 0
 
 
 def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
+    from app.database_url import for_node
     from scripts import config
     from scripts.backup import backup_wanted, take_backup
     from scripts.check import find_problems
@@ -177,6 +178,8 @@ def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Name
 
     database = run_preflight(settings)
     env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
+    # node-postgres gets the URL with libpq's meaning of sslmode (app.database_url.for_node).
+    env_of_folder = {"nextjs": {**env, "DATABASE_URL": for_node(database.url)}}
     if args.interactive:
         return run_interactive(*steps[0], env)
     with ExitStack() as stack:
@@ -186,6 +189,7 @@ def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Name
             stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
             options = config.migration_session_options(database.settings)
             env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
+            env_of_folder["nextjs"]["PGOPTIONS"] = env["PGOPTIONS"]
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()
@@ -198,7 +202,7 @@ def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Name
         if args.backup and backup_wanted(database.settings):
             take_backup(database)
         for folder, argv in steps:
-            run_step(folder, argv, env, database)
+            run_step(folder, argv, env_of_folder.get(folder, env), database)
         if args.fast and state is not None and checked is not None and not state.pending:
             # Nothing was pending and every check passed: the next run may take the fast path.
             summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)

@@ -25,7 +25,7 @@ JS_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ lines? matching)")
 # How the wrapped tools state the cause of a failure, most specific first.
 CAUSE_PATTERNS = [
     re.compile(r"cause: error: (.+)"),  # node-postgres: the database's own error
-    re.compile(r"cause: \w*Error: (.+)"),  # node-postgres: connection and URL errors
+    re.compile(r"cause: \w*Error(?: \[\w+\])?: (.+)"),  # node-postgres: connection, TLS and URL errors
     re.compile(r"^FAILED: (.+)"),  # alembic's command errors
     re.compile(r"^sqlalchemy\.exc\.\w+: \([\w.]+\) (.+)"),  # the database's error, via SQLAlchemy
     re.compile(r"^[\w.]*(?:Error|Exception|Exit): (.+)"),

@@ -104,6 +104,19 @@ def for_libpq(url: URL) -> str:
     return f"postgresql://{userinfo}{host}{port}/{quote(url.database or '', safe='')}{query}"
 
 
+def for_node(url: URL) -> str:
+    """The form node-postgres (drizzle-kit, the Next.js app) reads with libpq's meaning.
+
+    pg-connection-string reads sslmode=require and verify-ca as verify-full (and warns)
+    unless told otherwise: with ``uselibpqcompat=true`` every sslmode means what it
+    means to libpq and psycopg2 (brianc/node-postgres#3473). libpq itself refuses
+    that parameter, so only node-postgres gets it.
+    """
+    if "sslmode" not in url.query:
+        return for_libpq(url)
+    return for_libpq(url.update_query_dict({"uselibpqcompat": "true"}))
+
+
 def redacted(url: URL) -> str:
     """The URL as it may be shown to a person."""
     return url.set(drivername="postgresql").render_as_string(hide_password=True)
