@@ -34,7 +34,8 @@ def main() -> int:
     frontend_port = settings.get("FRONTEND_PORT", "3000")
     env = child_environment(database.settings, database.libpq_url)
     env.setdefault("BACKEND_URL", f"http://127.0.0.1:{backend_port}")
-    env.setdefault("BETTER_AUTH_URL", f"http://localhost:{frontend_port}")
+    # Better Auth accepts requests from its own URL only: in development, the port's.
+    env["BETTER_AUTH_URL"] = f"http://localhost:{frontend_port}"
     running: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for folder, argv in servers(backend_port, frontend_port).items():

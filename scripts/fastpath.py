@@ -26,9 +26,12 @@ from pathlib import Path
 
 import psycopg2
 
-from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA
+from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA, FRONTEND_SCHEMA
 from app.settings import REPO_ROOT, Settings
+from scripts import config
 from scripts.lock import LOCK_KEY
+
+SECONDS_SETTINGS = [("DB_WAIT_SECONDS", "0"), ("DB_CONNECT_TIMEOUT", "5"), ("MIGRATE_LOCK_TIMEOUT", "60")]
 
 RECORD_FILE = REPO_ROOT / ".cache" / "migrate-up-to-date.json"
 RECORD_VERSION = 2
@@ -42,22 +45,32 @@ FINGERPRINT_SOURCES = [
     "backend/models",
     "backend/app",
     "scripts",
+    "Makefile",
     "uv.lock",
 ]
 # Libpq reads the same URL; only the scheme differs between the accepted forms.
 SCHEME = re.compile(r"^(postgres|postgresql|postgresql\+psycopg2)://", re.IGNORECASE)
 PASSWORD = re.compile(r"^([^:/]+://[^:/@]*):[^@]*@")
+PASSWORD_PARAMETER = re.compile(r"([?&])password=[^&]*")
 # Everything in the database the checks compare: bookkeeping rows and the backend schema.
 STATE_QUERY = """
 SELECT
   (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND ((classid::bigint << 32) | objid::bigint) = %(lock_key)s),
+  -- What pre-flight's permission check reads: the role and its privileges.
+  json_build_array(current_user, has_database_privilege(current_database(), 'CREATE'),
+    (SELECT json_agg(json_build_array(nspname, has_schema_privilege(oid, 'CREATE')) ORDER BY nspname)
+       FROM pg_namespace WHERE nspname IN (%(schema)s, %(frontend)s, %(drizzle)s))),
   (SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM {backend}.alembic_version),
   (SELECT coalesce(json_agg(json_build_array(created_at, hash) ORDER BY created_at), '[]')
      FROM {drizzle}.__drizzle_migrations),
   (SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM (
      SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-            || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS item
+            || ' ' || a.attnotnull || ' ' || a.attidentity::text || ' ' || a.attgenerated::text
+            || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+            || ' ' || coalesce(col_description(c.oid, a.attnum), '')
+            || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') AS item
        FROM pg_class c
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
@@ -78,7 +91,8 @@ def libpq_url(raw: str) -> str:
 
 def database_key(raw: str) -> str:
     """Which database a record is for; the password is no part of it."""
-    return hashlib.sha256(PASSWORD.sub(r"\1@", libpq_url(raw)).encode()).hexdigest()
+    without_password = PASSWORD_PARAMETER.sub(r"\1", PASSWORD.sub(r"\1@", libpq_url(raw)))
+    return hashlib.sha256(without_password.encode()).hexdigest()
 
 
 def fingerprint(sources: list[str] = FINGERPRINT_SOURCES, root: Path = REPO_ROOT) -> str:
@@ -104,7 +118,13 @@ def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
     try:
         with connection.cursor() as cursor:
             query = STATE_QUERY.format(backend=BACKEND_SCHEMA, drizzle=DRIZZLE_SCHEMA)
-            cursor.execute(query, {"lock_key": LOCK_KEY, "schema": BACKEND_SCHEMA})
+            parameters = {
+                "lock_key": LOCK_KEY,
+                "schema": BACKEND_SCHEMA,
+                "frontend": FRONTEND_SCHEMA,
+                "drizzle": DRIZZLE_SCHEMA,
+            }
+            cursor.execute(query, parameters)
             migrations_running, *state = cursor.fetchone()
     finally:
         connection.close()
@@ -117,6 +137,10 @@ def up_to_date(settings: Settings) -> dict | None:
     raw = settings.migration_database_url
     if not raw or settings.get("ENV", "development") == "production":
         return None
+    # The settings a full run would refuse are refused here too (InvalidSetting).
+    for name, default in SECONDS_SETTINGS:
+        config.seconds(settings, name, default)
+    config.migration_session_options(settings)
     try:
         record = json.loads(RECORD_FILE.read_text())
         if record.get("version") != RECORD_VERSION or record.get("database") != database_key(raw):

@@ -83,6 +83,7 @@ def _holder(cursor: Cursor) -> str:
         SELECT a.pid, a.application_name, a.client_addr, a.backend_start
         FROM pg_locks l JOIN pg_stat_activity a USING (pid)
         WHERE l.locktype = 'advisory' AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = %s
         """,
         (LOCK_KEY,),

@@ -44,7 +44,13 @@ class Api:
 @pytest.fixture
 def api(migrated: Database) -> Iterator[Api]:
     port = free_port()
-    env = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": migrated.url_string(), "BETTER_AUTH_SECRET": SECRET}
+    env = {
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "DATABASE_URL": migrated.url_string(),
+        "BETTER_AUTH_SECRET": SECRET,
+        "TZ": "Pacific/Kiritimati",  # UTC+14: a local-time comparison of expiry would show
+    }
     server = subprocess.Popen(
         ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO_ROOT / "backend",
@@ -132,6 +138,25 @@ def test_an_expired_session_gets_401(api: Api, migrated: Database) -> None:
     assert api.call("GET", "/notes", cookie)[0] == 401
 
 
+def test_a_session_that_expires_in_30_minutes_is_accepted(api: Api, migrated: Database) -> None:
+    cookie = sign_up(migrated, "ada@example.com")
+    migrated.query("UPDATE session SET expires_at = (now() AT TIME ZONE 'UTC') + interval '30 minutes'")
+
+    assert api.call("GET", "/notes", cookie)[0] == 200
+
+
+def test_a_bearer_token_works_like_the_cookie(api: Api, migrated: Database) -> None:
+    signed_token = urllib.request.unquote(sign_up(migrated, "ada@example.com").split("=", 1)[1])
+    request = urllib.request.Request(api.url + "/notes", headers={"authorization": f"Bearer {signed_token}"})
+
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_a_signature_with_non_ascii_characters_gets_401_not_500(api: Api) -> None:
+    assert api.call("GET", "/notes", "better-auth.session_token=x.%C3%A9")[0] == 401
+
+
 def test_a_user_never_sees_or_deletes_another_users_notes(api: Api, migrated: Database) -> None:
     ada, bob = sign_up(migrated, "ada@example.com"), sign_up(migrated, "bob@example.com")
     note = api.call("POST", "/notes", ada, {"title": "private"})[1]
@@ -151,7 +176,8 @@ def test_a_user_deletes_their_own_note(api: Api, migrated: Database) -> None:
 
 def test_deleting_a_better_auth_user_deletes_their_notes(api: Api, migrated: Database) -> None:
     cookie = sign_up(migrated, "ada@example.com")
-    api.call("POST", "/notes", cookie, {"title": "goes with its user"})
+    assert api.call("POST", "/notes", cookie, {"title": "goes with its user"})[0] == 201
+    assert migrated.query("SELECT count(*) FROM api.note") == [(1,)]
 
     migrated.query('DELETE FROM "user"')
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from conftest import Clone, Database
+from scripts.lock import LOCK_KEY
 
 HEAD = "96c9745930f4"
 FAST_ANSWER = "✓ up to date: frontend at 0000_better_auth, backend at 96c9745930f4"
@@ -29,6 +31,56 @@ def test_an_unchanged_database_is_answered_without_node_or_alembic(clone: Clone,
     assert result.code == 0, result.output
     assert FAST_ANSWER in result.output
     assert FULL_RUN not in result.output and "alembic" not in result.output.split("up to date")[1]
+
+
+def test_the_fast_path_imports_neither_sqlalchemy_nor_alembic(clone: Clone, remembered: Database) -> None:
+    probe = (
+        "import sys; from scripts import config, run; "
+        "record = run.fastpath.up_to_date(config.settings()); "
+        "print(record is not None, [m for m in ('sqlalchemy', 'alembic') if m in sys.modules])"
+    )
+    completed = clone.popen(
+        command=["uv", "run", "--frozen", "python", "-c", probe],
+        DATABASE_URL=remembered.url_string(),
+        ENV_FILE="/dev/null",
+    )
+    output, _ = completed.communicate(timeout=120)
+
+    assert output.strip().splitlines()[-1] == "True []", output
+
+
+def test_another_migration_holding_the_lock_falls_through_and_waits(clone: Clone, remembered: Database) -> None:
+    with psycopg.connect(remembered.url_string(drivername="postgresql"), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+
+        result = migrate(clone, remembered, MIGRATE_LOCK_TIMEOUT="1")
+
+    assert FAST_ANSWER not in result.output
+    assert "Error 21" in result.output
+
+
+def test_a_comment_added_by_hand_to_a_backend_table_falls_through(clone: Clone, remembered: Database) -> None:
+    remembered.query("COMMENT ON COLUMN api.note.title IS 'added by hand'")
+
+    result = migrate(clone, remembered)
+
+    assert FAST_ANSWER not in result.output
+    assert "Error 31" in result.output
+
+
+def test_a_role_that_lost_a_privilege_falls_through_to_pre_flight(
+    clone: Clone, database: Database, role: tuple[str, str]
+) -> None:
+    user, password = role
+    as_owner = {"DATABASE_URL": database.url_string(username=user, password=password), "ENV_FILE": "/dev/null"}
+    assert clone.make("migrate", **as_owner).code == 0
+    assert FULL_RUN in clone.make("migrate", **as_owner).output  # nothing pending: recorded
+    database.query(f'REVOKE CREATE ON DATABASE "{database.name}" FROM {user}')
+
+    result = clone.make("migrate", **as_owner)
+
+    assert FAST_ANSWER not in result.output
+    assert "Error 15" in result.output
 
 
 def test_the_first_run_after_applying_migrations_still_runs_in_full(clone: Clone, database: Database) -> None:
@@ -101,7 +153,11 @@ def test_a_rolled_back_database_falls_through_and_is_migrated_again(clone: Clone
     assert "api.note" in remembered.tables()
 
 
-def test_another_database_falls_through(clone: Clone, remembered: Database, reference: Database) -> None:
+def test_another_database_at_the_same_state_falls_through(
+    clone: Clone, remembered: Database, reference: Database
+) -> None:
+    assert migrate(clone, reference).code == 0  # the same migrations, the same schema: only the key differs
+
     result = migrate(clone, reference)
 
     assert result.code == 0, result.output

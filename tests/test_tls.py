@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from app.settings import load_settings
-from conftest import REPO_ROOT, Result, free_port, run
+from conftest import Result, free_port, run
 from scripts.localcluster import LocalCluster
 
 PASSWORD = "tls-test-password"

@@ -33,11 +33,16 @@ UNAUTHENTICATED = HTTPException(
 )
 
 
+# .env.example's value, public: fine on a laptop, refused in production.
+PLACEHOLDER_SECRET = "change-me-local-development-only-secret"  # noqa: S105 - the value to refuse
+
+
 @lru_cache(maxsize=1)
 def auth_secret() -> bytes:
-    secret = load_settings().get("BETTER_AUTH_SECRET", "")
-    if not secret:
-        raise RuntimeError("BETTER_AUTH_SECRET is not set: the API cannot check session cookies")
+    settings = load_settings()
+    secret = settings.get("BETTER_AUTH_SECRET", "")
+    if not secret or (secret == PLACEHOLDER_SECRET and settings.get("ENV", "development") == "production"):
+        raise RuntimeError("BETTER_AUTH_SECRET is not set (or is the placeholder): the API cannot check sessions")
     return secret.encode()
 
 
@@ -45,7 +50,8 @@ def verified_token(signed_value: str) -> str | None:
     """The token of a signed cookie value ("token.signature"), or None if the signature is wrong."""
     token, _, signature = unquote(signed_value).rpartition(".")
     expected = base64.b64encode(hmac.new(auth_secret(), token.encode(), hashlib.sha256).digest()).decode()
-    return token if token and hmac.compare_digest(signature, expected) else None
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a forger may send.
+    return token if token and hmac.compare_digest(signature.encode(), expected.encode()) else None
 
 
 def session_token(request: Request) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ Db = Annotated[Session, Depends(get_session)]
 
 class NoteIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    body: str = ""
+    body: str = Field(default="", max_length=10_000)
 
 
 class NoteOut(BaseModel):
@@ -55,7 +55,7 @@ def create_note(note: NoteIn, user_id: UserId, db: Db) -> NoteOut:
 
 
 @app.delete("/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_note(note_id: int, user_id: UserId, db: Db) -> None:
+def delete_note(note_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user_id: UserId, db: Db) -> None:
     note = db.get(Note, note_id)
     # Another user's note answers as a missing one: its existence is not disclosed.
     if note is None or note.user_id != user_id:
