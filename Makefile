@@ -142,4 +142,5 @@ test: $(NODE_MODULES) ## Run the whole test suite against its own local PostgreS
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
+	$(UV) sync --frozen --compile-bytecode --quiet
 	$(PY) -m bench.run
