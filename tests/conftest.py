@@ -108,6 +108,35 @@ def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, 
     return Result(completed.returncode, completed.stdout + completed.stderr)
 
 
+def concurrent_make(target: str, runs: int, **env: str) -> list[tuple[int, str]]:
+    """``runs`` copies of ``make TARGET`` started at once; each one's exit code and output."""
+    environment = {**os.environ, "ENV_FILE": "/dev/null", **env}
+    started = [
+        subprocess.Popen(
+            ["make", "--no-print-directory", target],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(runs)
+    ]
+    outputs = [process.communicate(timeout=600)[0] for process in started]
+    return [(process.returncode, output) for process, output in zip(started, outputs, strict=True)]
+
+
+def start_api(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The backend API (uvicorn, as `make dev` runs it, without reload) on 127.0.0.1:PORT."""
+    return subprocess.Popen(
+        ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT / "backend",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @pytest.fixture
 def database(postgresql: psycopg.Connection) -> Database:
     """An empty database, dropped after the test."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import REPO_ROOT, Database, free_port
+from conftest import REPO_ROOT, Database, free_port, start_api
 
 SECRET = "test-only-better-auth-secret-0123456789"
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
@@ -51,13 +51,7 @@ def api(migrated: Database) -> Iterator[Api]:
         "BETTER_AUTH_SECRET": SECRET,
         "TZ": "Pacific/Kiritimati",  # UTC+14: a local-time comparison of expiry would show
     }
-    server = subprocess.Popen(
-        ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT / "backend",
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_api(port, env)
     api = Api(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
     while True:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import psycopg
 
-from conftest import REPO_ROOT, Database
+from conftest import Database, concurrent_make
 from scripts.lock import LOCK_KEY
 
 RUNS = 8
@@ -16,21 +13,10 @@ RUNS = 8
 def test_eight_concurrent_migrate_runs_apply_every_migration_exactly_once(
     database: Database, reference: Database
 ) -> None:
-    environment = {**os.environ, "ENV_FILE": "/dev/null", "DATABASE_URL": database.url_string()}
-    runs = [
-        subprocess.Popen(
-            ["make", "--no-print-directory", "migrate"],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(RUNS)
-    ]
-    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    runs = concurrent_make("migrate", RUNS, DATABASE_URL=database.url_string())
+    outputs = [output for _, output in runs]
 
-    assert [run.returncode for run in runs] == [0] * RUNS, "\n\n".join(outputs)
+    assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(outputs)
     assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(1,)]
     assert database.query("SELECT count(*) FROM api.alembic_version") == [(1,)]
     assert any("another migration is running" in output for output in outputs)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Database, free_port
+from conftest import REPO_ROOT, Database, free_port, start_api
 
 # Debian's package here; CHROMIUM_PATH elsewhere (the GitHub workflow uses Playwright's own build).
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -69,13 +69,7 @@ def app(migrated: Database, tmp_path: Path) -> Iterator[str]:
     # next.config.ts's rewrites are fixed at build time: the build knows this test's API port.
     build = subprocess.run(["next", "build"], cwd=REPO_ROOT / "nextjs", env=env, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout + build.stderr
-    backend = subprocess.Popen(
-        ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(backend_port)],
-        cwd=REPO_ROOT / "backend",
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    backend = start_api(backend_port, env)
     frontend = subprocess.Popen(
         ["next", "start", "--hostname", "127.0.0.1", "--port", str(frontend_port)],
         cwd=REPO_ROOT / "nextjs",

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import REPO_ROOT, SERVER, Database, free_port
+from conftest import SERVER, Database, concurrent_make, free_port
 
 RUNS = 8
 
@@ -79,25 +79,10 @@ def test_migrating_through_a_transaction_pooler_is_refused_and_changes_nothing(
 def test_with_a_direct_url_eight_concurrent_runs_beside_the_pooler_apply_each_migration_once(
     database: Database, pooler_port: int
 ) -> None:
-    environment = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DATABASE_URL": database.url_string(port=pooler_port),
-        "DIRECT_DATABASE_URL": database.url_string(),
-    }
-    runs = [
-        subprocess.Popen(
-            ["make", "--no-print-directory", "migrate"],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(RUNS)
-    ]
-    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    runs = concurrent_make(
+        "migrate", RUNS, DATABASE_URL=database.url_string(port=pooler_port), DIRECT_DATABASE_URL=database.url_string()
+    )
 
-    assert [run.returncode for run in runs] == [0] * RUNS, "\n\n".join(outputs)
+    assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(output for _, output in runs)
     assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(1,)]
     assert database.query("SELECT count(*) FROM api.alembic_version") == [(1,)]

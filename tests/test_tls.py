@@ -6,6 +6,7 @@ authority and a server certificate for "localhost" made by the test.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -105,7 +106,8 @@ def tls_server() -> Iterator[TlsServer]:
     cluster.stop()
     for name in ("server.crt", "server.key"):
         shutil.copy(folder / name, cluster.data_dir / name)
-        shutil.chown(cluster.data_dir / name, "postgres", "postgres") if _root() else None
+        if os.geteuid() == 0:  # the server runs as postgres and must own its key
+            shutil.chown(cluster.data_dir / name, "postgres", "postgres")
         (cluster.data_dir / name).chmod(0o600)
     with (cluster.data_dir / "postgresql.conf").open("a") as conf:
         conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
@@ -115,12 +117,6 @@ def tls_server() -> Iterator[TlsServer]:
     yield TlsServer(port=port, ca=folder / "ca.crt", wrong_ca=folder / "wrong-ca.crt")
     cluster.stop()
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def _root() -> bool:
-    import os
-
-    return os.geteuid() == 0
 
 
 @pytest.fixture
