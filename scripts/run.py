@@ -16,10 +16,15 @@ import re
 import shlex
 import time
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
-from app.settings import REPO_ROOT
+from app.settings import REPO_ROOT, Settings
 from scripts import fastpath
 from scripts.errors import Failure, StepFailed, UsageError, entry_point, report_all
+
+if TYPE_CHECKING:
+    from scripts.migration_state import DatabaseState, SystemState
+    from scripts.preflight import Database
 
 # Everything below SQLAlchemy, Alembic and the rest is imported after the fast path
 # (scripts/fastpath.py) had its chance: importing them costs more than the whole no-op run.
@@ -30,7 +35,7 @@ SYSTEM_OF_FOLDER = {"nextjs": "frontend", "backend": "backend"}
 ALEMBIC_RUNNING = re.compile(r"Running upgrade \S* ?-> (\w+)|Running downgrade (\w+) ->")
 
 
-def run_step(folder: str, argv: list[str], env: dict[str, str], database) -> None:
+def run_step(folder: str, argv: list[str], env: dict[str, str], database: Database | None) -> None:
     from scripts.migration_state import read_database_state
     from scripts.tools import run_tool
 
@@ -58,7 +63,7 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database) -> Non
     )
 
 
-def failed_migration(system, lines: list[str]) -> str | None:
+def failed_migration(system: SystemState, lines: list[str]) -> str | None:
     """The file of the migration that failed, from what the tool printed."""
     if system.tool == "alembic":
         revisions = [m.group(1) or m.group(2) for line in lines if (m := ALEMBIC_RUNNING.search(line))]
@@ -82,7 +87,7 @@ def failed_drizzle_query(lines: list[str]) -> str | None:
     return None
 
 
-def describe(state) -> str:
+def describe(state: DatabaseState) -> str:
     """What is applied now, system by system: each applies in one transaction."""
     lines = ["  Now in the database:"]
     for system in state.systems:
@@ -154,7 +159,7 @@ def main() -> int:
     return run_online(settings, steps, args)
 
 
-def run_offline(settings, steps: list[tuple[str, list[str]]]) -> int:
+def run_offline(settings: Settings, steps: list[tuple[str, list[str]]]) -> int:
     from app.database_url import for_libpq, for_node
     from scripts import config
     from scripts.tools import child_environment
@@ -166,7 +171,7 @@ def run_offline(settings, steps: list[tuple[str, list[str]]]) -> int:
     return 0
 
 
-def run_online(settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
+def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
     from app.database_url import for_node
     from scripts import config
     from scripts.backup import backup_wanted, take_backup

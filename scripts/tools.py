@@ -11,10 +11,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.settings import REPO_ROOT, Settings
 from scripts.errors import StepFailed
 from scripts.redact import redact
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
@@ -41,7 +45,7 @@ def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, st
     return env
 
 
-def libpq_variables(url) -> dict[str, str]:
+def libpq_variables(url: URL) -> dict[str, str]:
     """PG* variables for psql and pg_dump, so that no password goes on a command line."""
     values = {
         "PGHOST": url.host or url.query.get("host"),
