@@ -87,7 +87,7 @@ rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<r
 rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
 	$(PY) -m scripts.backup rollback-frontend
 
-preflight: | require-tools ## Check DATABASE_URL: set, well-formed, reachable, credentials, permissions
+preflight: | require-tools ## Check the database URL: set, well-formed, reachable, credentials, permissions, no pooler
 	$(PY) -m scripts.preflight
 
 # ---- Database ---------------------------------------------------------------
