@@ -94,6 +94,7 @@ def test_sign_up_sign_out_sign_in_write_a_note_and_keep_it(app: str, migrated: D
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=30_000)  # a loaded CI machine renders slowly
 
         page.goto(app)
         page.get_by_role("button", name="No account yet? Sign up").click()

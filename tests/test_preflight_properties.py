@@ -22,14 +22,19 @@ nasty_text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from("@:/?#%&=+ []\\'\"\n\t"),
     max_size=20,
 )
-passwords = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from("@:/?#%&=+ "),
-    min_size=8,
-    max_size=24,
-).filter(
-    # Unlike any word of a message: a password made only of letters could be "database".
-    lambda p: p.strip() == p and len(set(p)) > 3 and any(c in "@:/?#%&=+ " for c in p) and any(c.isdigit() for c in p)
-)
+# Never a piece of a message's own text ("database", "+psycopg2"): no message has '#' or '&',
+# and every password has one, between nasty characters of all kinds.
+passwords = st.builds(
+    lambda head, mark, digit, tail: f"{head}{mark}{digit}{tail}",
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from("@:/?#%&=+ "),
+        min_size=5,
+        max_size=20,
+    ),
+    st.sampled_from("#&"),
+    st.sampled_from("0123456789"),
+    st.text(alphabet=st.sampled_from("@:/?%=+abc"), max_size=4),
+).filter(lambda p: p.strip() == p and len(set(p)) > 3)
 
 
 @st.composite

@@ -1,12 +1,10 @@
 "use client";
 
-import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
 
 import { authClient } from "../lib/auth-client";
 
 export default function SignInPage() {
-  const router = useRouter();
   const [mode, setMode] = useState<"sign-in" | "sign-up">("sign-in");
   const [error, setError] = useState<string | null>(null);
 
@@ -22,7 +20,8 @@ export default function SignInPage() {
     if (error) {
       setError(error.message ?? "Something went wrong");
     } else {
-      router.push("/notes");
+      // A full load: the notes page must not see the session store of before signing in.
+      window.location.assign("/notes");
     }
   }
 
