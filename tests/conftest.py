@@ -203,7 +203,10 @@ class Clone:
 
     def run_script(self, module: str, *args: str, **env: str) -> Result:
         """A script as `uv run python -m MODULE` runs it: its own exit code, which make hides."""
-        completed = self.popen(*args, command=["uv", "run", "--frozen", "python", "-m", module], **env)
+        return self.run("uv", "run", "--frozen", "python", "-m", module, *args, **env)
+
+    def run(self, *argv: str, **env: str) -> Result:
+        completed = self.popen(command=list(argv), **env)
         stdout, _ = completed.communicate(timeout=600)
         return Result(completed.returncode, stdout)
 

@@ -1,6 +1,9 @@
-"""`make lint`: the template passes it, and a migration that would lock a live table does not."""
+"""`make lint` and pre-commit: the template passes both, and a migration that would lock a live table does not."""
 
 from __future__ import annotations
+
+import subprocess
+from pathlib import Path
 
 from conftest import Clone
 
@@ -22,3 +25,19 @@ def test_an_index_built_without_concurrently_on_an_existing_table_fails_make_lin
     assert result.code != 0
     assert "require-concurrent-index-creation" in result.output
     assert "0001_user_name_index.sql" in result.output
+
+
+def test_pre_commit_passes_the_template_and_rewrites_no_file(clone: Clone, tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=clone.root, capture_output=True, text=True, check=True).stdout
+
+    git("init", "--quiet")
+    git("add", "--all")
+
+    result = clone.run(
+        "uv", "run", "--frozen", "pre-commit", "run", "--all-files", PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home")
+    )
+
+    assert result.code == 0, result.output
+    assert "actionlint (CI workflows)" in result.output
+    assert git("diff", "--name-only") == ""

