@@ -161,12 +161,3 @@ def test_actionlint_reports_a_misspelt_key_in_a_workflow(tmp_path: Path) -> None
 
     assert result.returncode == 1
     assert 'unexpected key "timeout-minute" for "job" section' in result.stdout
-
-
-def test_the_kubernetes_job_runs_the_production_migration_once() -> None:
-    job = yaml.safe_load((REPO_ROOT / "deploy" / "migrate-job.yaml").read_text())
-    container = job["spec"]["template"]["spec"]["containers"][0]
-
-    assert job["kind"] == "Job" and job["spec"]["backoffLimit"] == 0
-    assert container["command"] == ["make", "migrate", "ENV=production"]
-    assert container["env"][0]["valueFrom"]["secretKeyRef"]
