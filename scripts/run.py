@@ -172,7 +172,7 @@ def run_offline(settings: Settings, steps: list[tuple[str, list[str]]]) -> int:
 
 
 def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
-    from app.database_url import for_node
+    from app.database_url import for_libpq, for_node
     from scripts import config
     from scripts.backup import backup_wanted, take_backup
     from scripts.check import find_problems
@@ -195,6 +195,11 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             options = config.migration_session_options(database.settings)
             env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
             env_of_folder["nextjs"]["PGOPTIONS"] = env["PGOPTIONS"]
+            if "options" in database.url.query:
+                # A URL's own options override PGOPTIONS: the bounds go into the URL too.
+                bounded = database.url.update_query_dict({"options": env["PGOPTIONS"]})
+                env["DATABASE_URL"] = for_libpq(bounded)
+                env_of_folder["nextjs"]["DATABASE_URL"] = for_node(bounded)
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()

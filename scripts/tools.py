@@ -45,15 +45,56 @@ def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, st
     return env
 
 
+# libpq's environment variable for each URL parameter that has one (libpq docs, "Environment Variables").
+LIBPQ_ENVIRONMENT = {
+    "host": "PGHOST",
+    "hostaddr": "PGHOSTADDR",
+    "port": "PGPORT",
+    "passfile": "PGPASSFILE",
+    "require_auth": "PGREQUIREAUTH",
+    "channel_binding": "PGCHANNELBINDING",
+    "service": "PGSERVICE",
+    "options": "PGOPTIONS",
+    "application_name": "PGAPPNAME",
+    "sslmode": "PGSSLMODE",
+    "requiressl": "PGREQUIRESSL",
+    "sslcompression": "PGSSLCOMPRESSION",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcertmode": "PGSSLCERTMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcrl": "PGSSLCRL",
+    "sslcrldir": "PGSSLCRLDIR",
+    "sslsni": "PGSSLSNI",
+    "requirepeer": "PGREQUIREPEER",
+    "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION",
+    "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+    "gssencmode": "PGGSSENCMODE",
+    "krbsrvname": "PGKRBSRVNAME",
+    "gsslib": "PGGSSLIB",
+    "gssdelegation": "PGGSSDELEGATION",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "client_encoding": "PGCLIENTENCODING",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "load_balance_hosts": "PGLOADBALANCEHOSTS",
+}
+
+
 def libpq_variables(url: URL) -> dict[str, str]:
-    """PG* variables for psql and pg_dump, so that no password goes on a command line."""
-    values = {
+    """PG* variables for psql and pg_dump, so that no password goes on a command line.
+
+    Every URL parameter with a variable is passed on: pg_dump must verify the server's
+    certificate (sslrootcert, ...) exactly as pre-flight and the tools did.
+    """
+    values: dict[str, object] = {
+        LIBPQ_ENVIRONMENT[key]: value for key, value in url.query.items() if key in LIBPQ_ENVIRONMENT
+    }
+    values |= {
         "PGHOST": url.host or url.query.get("host"),
-        "PGPORT": str(url.port) if url.port else None,
+        "PGPORT": str(url.port) if url.port else url.query.get("port"),
         "PGUSER": url.username,
         "PGPASSWORD": url.password,
         "PGDATABASE": url.database,
-        "PGSSLMODE": url.query.get("sslmode"),
     }
     return {name: value for name, value in values.items() if isinstance(value, str) and value}
 

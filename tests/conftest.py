@@ -175,6 +175,25 @@ def reference(reference_postgresql: psycopg.Connection) -> Database:
     return Database(SERVER.set(database=reference_postgresql.info.dbname))
 
 
+BACKUPS = REPO_ROOT / "backups"
+
+
+@pytest.fixture
+def new_backups() -> Iterator[None]:
+    """The dumps a test writes to backups/, removed afterwards."""
+    before = set(BACKUPS.glob("*.dump"))
+    yield
+    for dump in set(BACKUPS.glob("*.dump")) - before:
+        dump.unlink()
+
+
+def backup_path(output: str) -> Path:
+    """The dump a backup reported writing."""
+    match = re.search(r"✓ backup: (backups/\S+\.dump) \(\d+(\.\d)? (B|kB|MB)\)", output)
+    assert match, output
+    return REPO_ROOT / match.group(1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

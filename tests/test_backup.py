@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from conftest import REPO_ROOT, Database, run
-
-BACKUPS = REPO_ROOT / "backups"
-
-
-@pytest.fixture
-def new_backups() -> Iterator[list[Path]]:
-    """The dumps a test writes to backups/, removed afterwards."""
-    before = set(BACKUPS.glob("*.dump"))
-    created: list[Path] = []
-    yield created
-    for dump in set(BACKUPS.glob("*.dump")) - before:
-        dump.unlink()
-
-
-def backup_path(output: str) -> Path:
-    match = re.search(r"✓ backup: (backups/\S+\.dump) \(\d+(\.\d)? (B|kB|MB)\)", output)
-    assert match, output
-    return REPO_ROOT / match.group(1)
+from conftest import REPO_ROOT, Database, backup_path, run
 
 
 def test_backup_then_drop_a_table_then_restore_brings_the_data_back(migrated: Database, new_backups) -> None:

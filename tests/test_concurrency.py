@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from conftest import Database, concurrent_make
 from scripts.lock import LOCK_KEY
@@ -42,13 +43,19 @@ def test_the_lock_is_released_when_a_run_ends(migrated: Database) -> None:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone() == (True,)
 
 
-def test_a_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(database: Database) -> None:
-    assert database.make("migrate-frontend").code == 0
+@pytest.mark.parametrize(
+    "query",
+    ["", "?options=-c%20timezone%3DUTC"],  # libpq lets a URL's own options override PGOPTIONS
+    ids=["plain-url", "url-with-its-own-options"],
+)
+def test_a_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(database: Database, query: str) -> None:
+    url = database.url_string() + query
+    assert database.make("migrate-frontend", url=url).code == 0
     with psycopg.connect(database.url_string(drivername="postgresql")) as live_traffic:
         # An open write transaction on "user": the backend's foreign key to it must wait.
         live_traffic.execute('LOCK TABLE "user" IN ROW EXCLUSIVE MODE')
 
-        result = database.make("migrate-backend", DB_LOCK_TIMEOUT="1s")
+        result = database.make("migrate-backend", url=url, DB_LOCK_TIMEOUT="1s")
 
         live_traffic.rollback()
 

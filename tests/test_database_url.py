@@ -15,6 +15,8 @@ FORMS = [
     "postgresql+psycopg2://{user}:{password}@{host}:{port}/{db}",
     "postgresql://{user}:{password}@{host}:{port}/{db}?sslmode=disable",
     "postgres://{user}:{password}@{host}:{port}/{db}?sslmode=disable&connect_timeout=5",
+    # A space must reach libpq as %20: it reads "+" as a plus sign.
+    "postgresql://{user}:{password}@{host}:{port}/{db}?options=-c%20timezone%3DUTC",
 ]
 
 

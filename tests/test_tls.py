@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from app.settings import load_settings
-from conftest import Result, free_port, run
+from conftest import Result, backup_path, free_port, run
 from scripts.localcluster import LocalCluster
 
 PASSWORD = "tls-test-password"
@@ -128,8 +128,8 @@ def database_name(tls_server: TlsServer, request: pytest.FixtureRequest) -> str:
     return name
 
 
-def migrate(url: str) -> Result:
-    return run(["make", "--no-print-directory", "migrate"], database_url=url)
+def migrate(url: str, **env: str) -> Result:
+    return run(["make", "--no-print-directory", "migrate"], database_url=url, **env)
 
 
 def offline_step(url: str, folder: str, *command: str) -> Result:
@@ -151,9 +151,30 @@ def test_sslmode_require_works_for_both_tools_without_a_security_warning(
 
 
 def test_verify_full_with_the_right_authority_works_for_both_tools(tls_server: TlsServer, database_name: str) -> None:
-    result = migrate(tls_server.url("localhost", database_name, sslmode="verify-full", sslrootcert=str(tls_server.ca)))
+    url = tls_server.url("localhost", database_name, sslmode="verify-full", sslrootcert=str(tls_server.ca))
+
+    result = migrate(url)
 
     assert result.code == 0, result.output
+    assert "SECURITY WARNING" not in result.output
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname IN ('public', 'api')"
+        )
+        tables = {name for (name,) in rows}
+    assert {"public.user", "public.session", "api.note"} <= tables
+
+
+@pytest.mark.usefixtures("new_backups")
+def test_the_production_backup_verifies_the_certificate_as_the_tools_do(
+    tls_server: TlsServer, database_name: str
+) -> None:
+    url = tls_server.url("localhost", database_name, sslmode="verify-full", sslrootcert=str(tls_server.ca))
+
+    result = migrate(url, ENV="production")
+
+    assert result.code == 0, result.output
+    assert backup_path(result.output).read_bytes().startswith(b"PGDMP")
 
 
 @pytest.mark.parametrize(

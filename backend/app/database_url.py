@@ -100,7 +100,8 @@ def for_libpq(url: URL) -> str:
     if url.port and not url.host:
         # A port without a host is no valid URL for node-postgres: libpq also takes it here.
         parameters["port"] = str(url.port)
-    query = f"?{urlencode(parameters, doseq=True)}" if parameters else ""
+    # libpq decodes %20 in a URL, never "+": quote_plus would turn "-c x=y" into "-c+x=y".
+    query = f"?{urlencode(parameters, doseq=True, quote_via=quote)}" if parameters else ""
     return f"postgresql://{userinfo}{host}{port}/{quote(url.database or '', safe='')}{query}"
 
 
