@@ -25,16 +25,21 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise NoDatabaseUrl(str(error)) from None
 
 
-def database_url(settings: Settings) -> URL:
+def database_url(settings: Settings, *, for_apps: bool = False) -> URL:
     """The URL migrations use, present and well-formed (pre-flight checks 1 and 2).
 
     DIRECT_DATABASE_URL when set (a direct connection beside a pooled DATABASE_URL), else
     DATABASE_URL: migrations need a session of their own (docs/configuration.md).
+    ``for_apps``: the apps' URL instead, DATABASE_URL (which may go through a pooler).
     """
     # Imported here: SQLAlchemy is too slow to import for the no-op fast path.
     from app.database_url import InvalidDatabaseUrl, parse
 
-    raw, name = settings.migration_database_url, settings.migration_url_name
+    if for_apps:
+        name = "DATABASE_URL" if settings.values.get("DATABASE_URL") else settings.migration_url_name
+        raw = settings.database_url
+    else:
+        raw, name = settings.migration_database_url, settings.migration_url_name
     if typed := TYPED_PASSWORD.match(raw or ""):
         add_secret(typed.group(1))
     if not raw:

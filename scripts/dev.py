@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from app.database_url import for_node
+from app.database_url import for_libpq, for_node
 from app.settings import REPO_ROOT
 from scripts import config
 from scripts.errors import StepFailed, entry_point
@@ -32,7 +32,9 @@ def main() -> int:
     database = run_preflight(settings, quiet=True)
     backend_port = settings.get("BACKEND_PORT", "8000")
     frontend_port = settings.get("FRONTEND_PORT", "3000")
-    env = child_environment(database.settings, database.libpq_url)
+    # The apps keep DATABASE_URL (through a pooler, maybe); pre-flight checked the migration URL.
+    app_url = config.database_url(database.settings, for_apps=True)
+    env = child_environment(database.settings, for_libpq(app_url))
     env.setdefault("BACKEND_URL", f"http://127.0.0.1:{backend_port}")
     # Better Auth accepts requests from its own URL only: in development, the port's.
     env["BETTER_AUTH_URL"] = f"http://localhost:{frontend_port}"
@@ -40,7 +42,7 @@ def main() -> int:
     try:
         for folder, argv in servers(backend_port, frontend_port).items():
             print(f"→ {folder}: {' '.join(argv)}", flush=True)
-            folder_env = {**env, "DATABASE_URL": for_node(database.url)} if folder == "nextjs" else env
+            folder_env = {**env, "DATABASE_URL": for_node(app_url)} if folder == "nextjs" else env
             running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=folder_env)
         print(
             f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"

@@ -89,6 +89,12 @@ class NoFrontendRollback(Failure):
     exit_code = 24
 
 
+class TlsFailed(Failure):
+    """The TLS handshake failed: a certificate that does not verify, or no TLS where sslmode needs it."""
+
+    exit_code = 25
+
+
 class MultipleHeads(Failure):
     exit_code = 30
 

@@ -30,6 +30,7 @@ from scripts.errors import (
     Failure,
     MalformedDatabaseUrl,
     PermissionDenied,
+    TlsFailed,
     TransactionPooler,
     entry_point,
 )
@@ -60,10 +61,10 @@ class Database:
         return redacted(self.url)
 
 
-def check_reachable(url: URL, wait_seconds: float) -> None:
+def check_reachable(url: URL, wait_seconds: float, variable: str = "DATABASE_URL") -> None:
     """Check 3: something listens where the URL points, waiting up to ``wait_seconds``."""
     try:
-        _probe(url)
+        _probe(url, variable)
         return
     except DatabaseUnreachable as first:
         if wait_seconds <= 0:
@@ -74,26 +75,26 @@ def check_reachable(url: URL, wait_seconds: float) -> None:
         stop=stop_after_delay(wait_seconds),
         wait=wait_fixed(0.25),
         reraise=True,
-    )(_probe)(url)
+    )(_probe)(url, variable)
 
 
-def _probe(url: URL) -> None:
+def _probe(url: URL, variable: str) -> None:
     socket_dir, query_port = url.query.get("host"), url.query.get("port")
     port = url.port or (int(query_port) if isinstance(query_port, str) and query_port.isdigit() else DEFAULT_PORT)
     if not url.host and isinstance(socket_dir, str) and socket_dir.startswith("/"):
-        _probe_unix(f"{socket_dir}/.s.PGSQL.{port}")
+        _probe_unix(f"{socket_dir}/.s.PGSQL.{port}", variable)
     else:
-        _probe_tcp(url.host or "localhost", port)
+        _probe_tcp(url.host or "localhost", port, variable)
 
 
-def _probe_tcp(host: str, port: int) -> None:
+def _probe_tcp(host: str, port: int, variable: str) -> None:
     where = f"{host}:{port}"
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise DatabaseUnreachable(
             f"cannot resolve the database host {host!r} (DNS lookup failed)",
-            "check the host name in DATABASE_URL",
+            f"check the host name in {variable}",
         ) from None
     family, kind, proto, _, address = addresses[0]
     with socket.socket(family, kind, proto) as sock:
@@ -103,35 +104,37 @@ def _probe_tcp(host: str, port: int) -> None:
         except ConnectionRefusedError:
             raise DatabaseUnreachable(
                 f"no database server is listening on {where} (connection refused)",
-                _start_hint(host),
+                _start_hint(host, variable),
             ) from None
         except TimeoutError:
             raise DatabaseUnreachable(
                 f"no answer from {where} within 5 s (timeout: a firewall, or the wrong host?)",
-                _start_hint(host),
+                _start_hint(host, variable),
             ) from None
         except OSError as error:
-            raise DatabaseUnreachable(f"cannot reach {where}: {error.strerror or error}", _start_hint(host)) from None
+            raise DatabaseUnreachable(
+                f"cannot reach {where}: {error.strerror or error}", _start_hint(host, variable)
+            ) from None
 
 
-def _probe_unix(path: str) -> None:
+def _probe_unix(path: str, variable: str) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
             sock.connect(path)
         except OSError as error:
             raise DatabaseUnreachable(
                 f"no database server answers on the Unix socket {path} ({error.strerror})",
-                "start the server, or fix ?host= in DATABASE_URL",
+                f"start the server, or fix ?host= in {variable}",
             ) from None
 
 
-def _start_hint(host: str) -> str:
+def _start_hint(host: str, variable: str) -> str:
     if dbserver.is_local_host(host):
         return "start the local database: make db-up"
-    return "check the host and port in DATABASE_URL, and that the server is running"
+    return f"check the host and port in {variable}, and that the server is running"
 
 
-def connect(url: URL, timeout: float = 5) -> connection:
+def connect(url: URL, timeout: float = 5, variable: str = "DATABASE_URL") -> connection:
     """Check 4: log in. Returns an open psycopg2 connection (autocommit)."""
     try:
         session = retry(
@@ -139,39 +142,39 @@ def connect(url: URL, timeout: float = 5) -> connection:
             stop=stop_after_delay(TRANSIENT_GRACE_SECONDS),
             wait=wait_fixed(0.25),
             reraise=True,
-        )(_login)(url, timeout)
+        )(_login)(url, timeout, variable)
     except ServerNotReady as failure:
         raise DatabaseUnreachable(failure.message, "wait for the server, then run the command again") from None
     session.autocommit = True
     return session
 
 
-def _login(url: URL, timeout: float) -> connection:
+def _login(url: URL, timeout: float, variable: str) -> connection:
     try:
         return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)))
     except psycopg2.OperationalError as error:
-        raise _classify_login_error(url, str(error)) from None
+        raise _classify_login_error(url, str(error), variable) from None
     except psycopg2.ProgrammingError:
         # libpq's reason may quote part of the URL, password included: not shown.
         raise MalformedDatabaseUrl(
-            "DATABASE_URL is malformed: libpq cannot read it (a bad percent-encoding, e.g. %00?)",
+            f"{variable} is malformed: libpq cannot read it (a bad percent-encoding, e.g. %00?)",
             "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
         ) from None
 
 
-def _classify_login_error(url: URL, text: str) -> Failure:
+def _classify_login_error(url: URL, text: str, variable: str) -> Failure:
     first_line = next((line for line in text.splitlines() if line.strip()), text).strip()
     reason = first_line.split("FATAL:", 1)[-1].strip()
     user, database = url.username or "(default user)", url.database
     if "password authentication failed" in text or "no password supplied" in text:
         return AuthenticationFailed(
             f"the database refused the password of user {user!r}",
-            "check the user name and password in DATABASE_URL",
+            f"check the user name and password in {variable}",
         )
     if "role" in text and "does not exist" in text:
         return AuthenticationFailed(
             f"the database has no user (role) {user!r}",
-            "check the user name in DATABASE_URL, or create the role",
+            f"check the user name in {variable}, or create the role",
         )
     if "database" in text and "does not exist" in text:
         return DatabaseMissing(
@@ -180,12 +183,10 @@ def _classify_login_error(url: URL, text: str) -> Failure:
             + (" (or run make db-up, which creates it)" if dbserver.is_local_host(url.host) else ""),
         )
     if tls_problem := _tls_problem(text):
-        return DatabaseUnreachable(
-            f"TLS: {tls_problem}", "check sslmode and sslrootcert in the URL (docs/configuration.md)"
-        )
+        return TlsFailed(f"TLS: {tls_problem}", f"check sslmode and sslrootcert in {variable} (docs/configuration.md)")
     if any(state in text for state in TRANSIENT_SERVER_STATES):
         return ServerNotReady(f"the database server is not ready: {reason}")
-    return DatabaseUnreachable(f"cannot connect to the database: {reason}", "check DATABASE_URL")
+    return DatabaseUnreachable(f"cannot connect to the database: {reason}", f"check {variable}")
 
 
 def _tls_problem(text: str) -> str | None:
@@ -242,6 +243,24 @@ def check_can_create(database: connection) -> None:
         )
 
 
+def _sessions_not_kept(first: connection, second: connection) -> bool:
+    with first.cursor() as a, second.cursor() as b:
+        a.execute("SELECT pg_backend_pid()")
+        before = a.fetchone()[0]
+        b.execute("SELECT pg_backend_pid()")
+        if b.fetchone()[0] == before:
+            # Two open connections on one server session: a pooler with a single server
+            # connection (where the test below would wait for it until the pooler gives up).
+            return True
+        b.execute("BEGIN")
+        b.execute("SELECT pg_backend_pid()")
+        other = b.fetchone()[0]
+        a.execute("SELECT pg_backend_pid()")
+        after = a.fetchone()[0]
+        b.execute("ROLLBACK")
+    return other == before or after != before
+
+
 def check_own_session(url: URL, timeout: float, variable: str) -> None:
     """Check 6: each connection keeps its own server session (no transaction-mode pooler).
 
@@ -249,21 +268,19 @@ def check_own_session(url: URL, timeout: float, variable: str) -> None:
     another server session: the migration lock and lock_timeout would not hold. Seen
     by behaviour: a session handed to another client, or a connection changing session.
     """
-    first, second = connect(url, timeout), connect(url, timeout)
+    first, second = connect(url, timeout, variable), connect(url, timeout, variable)
     try:
-        with first.cursor() as a, second.cursor() as b:
-            a.execute("SELECT pg_backend_pid()")
-            before = a.fetchone()[0]
-            b.execute("BEGIN")
-            b.execute("SELECT pg_backend_pid()")
-            other = b.fetchone()[0]
-            a.execute("SELECT pg_backend_pid()")
-            after = a.fetchone()[0]
-            b.execute("ROLLBACK")
+        pooled = _sessions_not_kept(first, second)
+    except psycopg2.OperationalError as error:
+        # e.g. PgBouncer's query_wait_timeout: no server connection came free in time.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnreachable(
+            f"the connection failed while pre-flight tested it: {reason}", f"check {variable} and the server"
+        ) from None
     finally:
         first.close()
         second.close()
-    if other == before or after != before:
+    if pooled:
         raise TransactionPooler(
             f"{variable} goes through a connection pooler in transaction mode: a migration's session "
             "(its lock, its lock_timeout) would not survive from one transaction to the next; nothing was changed",
@@ -282,14 +299,15 @@ def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> D
             "of .env.example and the project-local database."
         )
         dbserver.up(url, settings)
-    check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"))
+    variable = settings.migration_url_name
+    check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"), variable)
     timeout = config.seconds(settings, "DB_CONNECT_TIMEOUT", "5")
-    session = connect(url, timeout)
+    session = connect(url, timeout, variable)
     try:
         check_can_create(session)
     finally:
         session.close()
-    check_own_session(url, timeout, settings.migration_url_name)
+    check_own_session(url, timeout, variable)
     database = Database(url=url, settings=settings)
     if not quiet:
         print(f"✓ pre-flight: {database.display} is ready")

@@ -41,7 +41,9 @@ def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, st
     env = dict(settings.values)
     env["PATH"] = os.pathsep.join([str(NODE_BIN), str(Path(sys.executable).parent), env.get("PATH", "")])
     if libpq_url is not None:
+        # The child gets the URL it is meant to use, checked, as its one DATABASE_URL.
         env["DATABASE_URL"] = libpq_url
+        env.pop("DIRECT_DATABASE_URL", None)
     return env
 
 

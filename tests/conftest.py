@@ -8,12 +8,16 @@ one database per test, so no test sees another's state.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -192,6 +196,12 @@ def backup_path(output: str) -> Path:
     match = re.search(r"✓ backup: (backups/\S+\.dump) \(\d+(\.\d)? (B|kB|MB)\)", output)
     assert match, output
     return REPO_ROOT / match.group(1)
+
+
+def session_cookie(token: str, secret: str) -> str:
+    """A Better Auth session cookie for ``token``, signed as Better Auth signs it."""
+    signature = base64.b64encode(hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()).decode()
+    return "better-auth.session_token=" + urllib.parse.quote(f"{token}.{signature}", safe="")
 
 
 def free_port() -> int:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -16,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import REPO_ROOT, Database, free_port, start_api
+from conftest import REPO_ROOT, Database, free_port, session_cookie, start_api
 
 SECRET = "test-only-better-auth-secret-0123456789"
 NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
@@ -96,8 +93,7 @@ def sign_up(database: Database, email: str) -> str:
 
 
 def signed(token: str, secret: str = SECRET) -> str:
-    signature = base64.b64encode(hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()).decode()
-    return "better-auth.session_token=" + urllib.request.quote(f"{token}.{signature}", safe="")
+    return session_cookie(token, secret)
 
 
 def test_a_request_without_a_session_gets_401(api: Api) -> None:

@@ -11,18 +11,32 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from conftest import SERVER, Database, concurrent_make, free_port
+from conftest import REPO_ROOT, SERVER, Database, concurrent_make, free_port, run
+from scripts.migration_state import alembic_revisions
 
 RUNS = 8
+NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
+REVISIONS = alembic_revisions()
+HEAD = ({r.revision for r in REVISIONS} - {down for r in REVISIONS for down in r.down_revisions}).pop()
 
 
-@pytest.fixture
-def pooler_port() -> Iterator[int]:
+@dataclass(frozen=True)
+class Pooler:
+    port: int
+    log: Path
+
+    def logins(self, database: str) -> int:
+        return self.log.read_text().count(f"login attempt: db={database} ")
+
+
+@pytest.fixture(params=[20, 1], ids=lambda size: f"pool-size-{size}")
+def pooler(request: pytest.FixtureRequest) -> Iterator[Pooler]:
     pgbouncer = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     if not Path(pgbouncer).is_file():
         if os.environ.get("CI"):
@@ -40,7 +54,9 @@ def pooler_port() -> Iterator[int]:
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         "auth_type = scram-sha-256\n"
         f"auth_file = {folder / 'userlist.txt'}\n"
-        "pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = 20\n"
+        f"pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = {request.param}\n"
+        # A client waiting for a busy server connection fails in seconds, not the default 2 minutes.
+        "query_wait_timeout = 15\n"
     )
     for file in folder.iterdir():
         file.chmod(0o644)
@@ -58,7 +74,7 @@ def pooler_port() -> Iterator[int]:
         except psycopg.OperationalError:
             assert server.poll() is None and time.monotonic() < deadline, (folder / "pgbouncer.log").read_text()
             time.sleep(0.2)
-    yield port
+    yield Pooler(port=port, log=folder / "pgbouncer.log")
     server.terminate()
     server.wait(timeout=30)
     log.close()
@@ -66,23 +82,46 @@ def pooler_port() -> Iterator[int]:
 
 
 def test_migrating_through_a_transaction_pooler_is_refused_and_changes_nothing(
-    database: Database, pooler_port: int
+    database: Database, pooler: Pooler
 ) -> None:
-    result = database.make("migrate", url=database.url_string(port=pooler_port))
+    result = database.make("migrate", url=database.url_string(port=pooler.port))
 
     assert "Error 19" in result.output
     assert "goes through a connection pooler in transaction mode" in result.output
     assert "DIRECT_DATABASE_URL" in result.output
     assert database.tables() == set()
+    assert pooler.logins(database.name) > 0  # pre-flight's probe: what the other tests count
 
 
 def test_with_a_direct_url_eight_concurrent_runs_beside_the_pooler_apply_each_migration_once(
-    database: Database, pooler_port: int
+    database: Database, pooler: Pooler
 ) -> None:
     runs = concurrent_make(
-        "migrate", RUNS, DATABASE_URL=database.url_string(port=pooler_port), DIRECT_DATABASE_URL=database.url_string()
+        "migrate", RUNS, DATABASE_URL=database.url_string(port=pooler.port), DIRECT_DATABASE_URL=database.url_string()
     )
 
-    assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(output for _, output in runs)
+    outputs = [output for _, output in runs]
+    assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(outputs)
+    assert sum("Running upgrade " in output for output in outputs) == 1, "\n\n".join(outputs)
     assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(1,)]
-    assert database.query("SELECT count(*) FROM api.alembic_version") == [(1,)]
+    assert database.query("SELECT version_num FROM api.alembic_version") == [(HEAD,)]
+    # Not one connection went through the pooler: every run used the direct URL.
+    assert pooler.logins(database.name) == 0
+
+
+@pytest.mark.parametrize("pooler", [20], indirect=True, ids=["pool-size-20"])
+def test_the_raw_tools_migrate_through_direct_database_url_too(database: Database, pooler: Pooler) -> None:
+    env = {"DIRECT_DATABASE_URL": database.url_string(), "PATH": f"{NODE_BIN}:{os.environ['PATH']}"}
+    through_pooler = database.url_string(port=pooler.port)
+
+    drizzle = run(["drizzle-kit", "migrate"], database_url=through_pooler, cwd=REPO_ROOT / "nextjs", **env)
+    alembic = run(
+        ["uv", "run", "--frozen", "alembic", "upgrade", "head"],
+        database_url=through_pooler,
+        cwd=REPO_ROOT / "backend",
+        **env,
+    )
+
+    assert drizzle.code == 0 and alembic.code == 0, drizzle.output + alembic.output
+    assert {"public.user", "api.note"} <= database.tables()
+    assert pooler.logins(database.name) == 0

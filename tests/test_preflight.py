@@ -107,6 +107,22 @@ def test_a_wrong_password_exits_13_and_is_not_shown(database: Database) -> None:
     assert_clean(result)
 
 
+def test_a_failure_of_the_direct_url_names_direct_database_url(database: Database) -> None:
+    result = preflight(database.url_string(), DIRECT_DATABASE_URL=database.url_string(password=SECRET))
+
+    assert result.code == 13
+    assert "check the user name and password in DIRECT_DATABASE_URL" in result.output
+    assert_clean(result)
+
+
+def test_a_direct_url_alone_is_the_configuration_and_no_local_database_is_started(database: Database) -> None:
+    result = preflight(None, DIRECT_DATABASE_URL=database.url_string())
+
+    assert result.code == 0, result.output
+    assert "No DATABASE_URL configured" not in result.output
+    assert f"/{database.name} is ready" in result.output
+
+
 def test_a_missing_database_exits_14_with_the_command_that_creates_it(database: Database) -> None:
     result = preflight(database.url_string(database="no_such_db"))
 

@@ -8,13 +8,14 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, Database, free_port
+from conftest import REPO_ROOT, Database, free_port, session_cookie
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
@@ -30,12 +31,26 @@ def answers(url: str) -> bool:
         return False
 
 
+def application_names_after_a_request(database: Database, notes_url: str, secret: str) -> set[str]:
+    """The application_name of every connection to the database, after an API request that reads it."""
+    request = urllib.request.Request(notes_url, headers={"cookie": session_cookie("no-such-token", secret)})
+    with pytest.raises(urllib.error.HTTPError) as refused:  # signed, but no such session in the table
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+    rows = database.query(
+        "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return {name for (name,) in rows}
+
+
 def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) -> None:
     backend_port, frontend_port = free_port(), free_port()
     env = {
         **os.environ,
         "ENV_FILE": "/dev/null",
         "DATABASE_URL": migrated.url_string(),
+        # Told apart by their application_name: the apps must connect with DATABASE_URL.
+        "DIRECT_DATABASE_URL": migrated.url_string() + "?application_name=migrations",
         "BACKEND_PORT": str(backend_port),
         "FRONTEND_PORT": str(frontend_port),
         "BETTER_AUTH_SECRET": "test-only-better-auth-secret-0123456789",
@@ -55,11 +70,15 @@ def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) 
         while not (answers(f"http://127.0.0.1:{backend_port}/docs") and answers(f"http://127.0.0.1:{frontend_port}/")):
             assert dev.poll() is None and time.monotonic() < deadline, "make dev did not serve both apps"
             time.sleep(1)
+        names = application_names_after_a_request(
+            migrated, f"http://127.0.0.1:{backend_port}/notes", env["BETTER_AUTH_SECRET"]
+        )
     finally:
         os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
         output, _ = dev.communicate(timeout=60)
 
     assert f"http://localhost:{frontend_port}" in output and f"http://127.0.0.1:{backend_port}/docs" in output
+    assert names == {""}  # DATABASE_URL's connections (no application_name), never the direct URL's
     assert not answers(f"http://127.0.0.1:{backend_port}/docs")
     assert not answers(f"http://127.0.0.1:{frontend_port}/")
 

@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from app.settings import load_settings
-from conftest import Result, backup_path, free_port, run
+from conftest import REPO_ROOT, Result, backup_path, free_port, run
 from scripts.localcluster import LocalCluster
 
 PASSWORD = "tls-test-password"
+NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,38 @@ def test_the_production_backup_verifies_the_certificate_as_the_tools_do(
     assert backup_path(result.output).read_bytes().startswith(b"PGDMP")
 
 
+def node(*command: str, database_url: str) -> Result:
+    """A Node command in nextjs/ as a user runs it there: the raw tool, no wrapper, no make."""
+    path = f"{NODE_BIN}:{os.environ['PATH']}"
+    return run(list(command), database_url=database_url, cwd=REPO_ROOT / "nextjs", PATH=path)
+
+
+def test_the_next_js_apps_pool_reads_sslmode_require_as_libpq_does(tls_server: TlsServer, database_name: str) -> None:
+    url = tls_server.url("127.0.0.1", database_name, sslmode="require")
+
+    result = node("tsx", str(REPO_ROOT / "tests" / "support" / "query-database.mts"), database_url=url)
+
+    assert result.code == 0, result.output
+    assert '{"ssl":true}' in result.output
+    assert "SECURITY WARNING" not in result.output
+
+
+def test_raw_drizzle_kit_reads_sslmode_require_as_libpq_does(tls_server: TlsServer, database_name: str) -> None:
+    url = tls_server.url("127.0.0.1", database_name, sslmode="require")
+
+    result = node("drizzle-kit", "migrate", database_url=url)
+
+    assert result.code == 0, result.output
+    assert "SECURITY WARNING" not in result.output
+    with psycopg.connect(url) as connection:
+        assert connection.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone() == (1,)
+
+
 @pytest.mark.parametrize(
     ("host", "authority", "pre_flight_says", "node_says"),
     [
         ("localhost", "wrong_ca", "not signed by the certificate authority", "certificate"),
-        ("127.0.0.1", "ca", "for another host name", "127.0.0.1"),
+        ("127.0.0.1", "ca", "for another host name", "is not in the cert's list"),
     ],
     ids=["wrong-authority", "wrong-host-name"],
 )
@@ -194,7 +222,7 @@ def test_verify_full_with_a_wrong_authority_or_host_fails_clearly_in_both_tools(
     drizzle = offline_step(url, "nextjs", "drizzle-kit", "migrate")
     alembic = offline_step(url, "backend", "alembic", "upgrade", "head")
 
-    assert "Error 12" in wrapped.output and f"TLS: the server's certificate is {pre_flight_says}" in wrapped.output
+    assert "Error 25" in wrapped.output and f"TLS: the server's certificate is {pre_flight_says}" in wrapped.output
     drizzle_line = [line for line in drizzle.output.splitlines() if line.startswith("✗")]
     alembic_line = [line for line in alembic.output.splitlines() if line.startswith("✗")]
     assert len(drizzle_line) == 1 and node_says in drizzle_line[0], drizzle.output

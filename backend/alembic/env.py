@@ -21,14 +21,16 @@ target_metadata = Base.metadata
 
 
 def database_url():
-    """DATABASE_URL, read and normalised the same way as by the Makefile's tools."""
+    """The migration URL (DIRECT_DATABASE_URL, else DATABASE_URL), normalised as the Makefile's tools get it."""
+    name = "DATABASE_URL"
     try:
-        raw = load_settings().database_url
+        settings = load_settings()
+        name, raw = settings.migration_url_name, settings.migration_database_url
         if not raw:
-            raise ConfigError("DATABASE_URL is not set: cp .env.example .env")
+            raise ConfigError("it is not set: cp .env.example .env")
         return for_sqlalchemy(raw)
     except (ConfigError, InvalidDatabaseUrl) as error:
-        raise SystemExit(f"DATABASE_URL: {error}") from None
+        raise SystemExit(f"{name}: {error}") from None
 
 
 def include_name(name, type_, parent_names):

@@ -33,8 +33,8 @@ class Settings:
 
     @property
     def database_url(self) -> str | None:
-        """The apps' URL: possibly through a connection pooler."""
-        return self.values.get("DATABASE_URL") or None
+        """The apps' URL: possibly through a connection pooler; the direct one when it is the only one."""
+        return self.values.get("DATABASE_URL") or self.values.get("DIRECT_DATABASE_URL") or None
 
     @property
     def migration_url_name(self) -> str:
@@ -60,11 +60,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     file_values = _read_env_file(env_file) if env_file else {}
     values = {**file_values, **{k: v for k, v in environ.items() if v != ""}}
 
+    configured = any(environ.get(name) or file_values.get(name) for name in ("DATABASE_URL", "DIRECT_DATABASE_URL"))
     if environ.get("DATABASE_URL"):
         source: str | None = "environment"
     elif file_values.get("DATABASE_URL"):
         source = str(env_file)
-    elif env_file is None and EXAMPLE_ENV_FILE.is_file():
+    elif not configured and env_file is None and EXAMPLE_ENV_FILE.is_file():
         values = {**_read_env_file(EXAMPLE_ENV_FILE), **values}
         source = EXAMPLE_ENV_FILE.name
     else:
