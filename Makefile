@@ -35,7 +35,7 @@ help: ## Show this list of targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 	@echo
-	@echo "Docs: README.md, docs/migrations.md, docs/getting-started.md"
+	@echo "Docs: README.md and docs/ (getting-started, migrations, configuration, deployment, development)"
 
 # Python files are compiled once here: where PYTHONDONTWRITEBYTECODE is set,
 # every start of a tool would compile them again.
