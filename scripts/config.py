@@ -33,7 +33,7 @@ def database_url(settings: Settings, *, for_apps: bool = False) -> URL:
     ``for_apps``: the apps' URL instead, DATABASE_URL (which may go through a pooler).
     """
     # Imported here: SQLAlchemy is too slow to import for the no-op fast path.
-    from app.database_url import InvalidDatabaseUrl, parse
+    from app.database_url import SECRET_PARAMETERS, InvalidDatabaseUrl, parse
 
     if for_apps:
         name = "DATABASE_URL" if settings.values.get("DATABASE_URL") else settings.migration_url_name
@@ -55,7 +55,8 @@ def database_url(settings: Settings, *, for_apps: bool = False) -> URL:
             f"{name}{source} is malformed: {error}",
             "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
         ) from None
-    add_secret(url.password)
+    for secret in (url.password, *(url.query.get(name) for name in SECRET_PARAMETERS)):
+        add_secret(secret if isinstance(secret, str) else None)
     return url
 
 

@@ -16,7 +16,7 @@ from app.settings import REPO_ROOT
 from scripts import config
 from scripts.errors import StepFailed, entry_point
 from scripts.preflight import run_preflight
-from scripts.tools import child_environment
+from scripts.tools import child_environment, database_urls
 
 
 def servers(backend_port: str, frontend_port: str) -> dict[str, list[str]]:
@@ -42,7 +42,7 @@ def main() -> int:
     try:
         for folder, argv in servers(backend_port, frontend_port).items():
             print(f"→ {folder}: {' '.join(argv)}", flush=True)
-            folder_env = {**env, "DATABASE_URL": for_node(app_url)} if folder == "nextjs" else env
+            folder_env = {**env, **database_urls(for_node(app_url))} if folder == "nextjs" else env
             running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=folder_env)
         print(
             f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"

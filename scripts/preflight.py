@@ -290,7 +290,7 @@ def check_own_session(url: URL, timeout: float, variable: str) -> None:
 
 
 def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> Database:
-    """All five checks; starts the project-local database when nothing is configured."""
+    """All six checks; starts the project-local database when nothing is configured."""
     settings = settings or config.settings()
     url = config.database_url(settings)
     if settings.uses_example_defaults:

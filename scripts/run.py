@@ -179,12 +179,12 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
     from scripts.lock import migration_lock
     from scripts.migration_state import read_database_state
     from scripts.preflight import run_preflight
-    from scripts.tools import child_environment, libpq_variables, run_interactive
+    from scripts.tools import child_environment, database_urls, libpq_variables, run_interactive
 
     database = run_preflight(settings)
     env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
     # node-postgres gets the URL with libpq's meaning of sslmode (app.database_url.for_node).
-    env_of_folder = {"nextjs": {**env, "DATABASE_URL": for_node(database.url)}}
+    env_of_folder = {"nextjs": {**env, **database_urls(for_node(database.url))}}
     if args.interactive:
         return run_interactive(*steps[0], env)
     with ExitStack() as stack:
@@ -198,8 +198,8 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             if "options" in database.url.query:
                 # A URL's own options override PGOPTIONS: the bounds go into the URL too.
                 bounded = database.url.update_query_dict({"options": env["PGOPTIONS"]})
-                env["DATABASE_URL"] = for_libpq(bounded)
-                env_of_folder["nextjs"]["DATABASE_URL"] = for_node(bounded)
+                env |= database_urls(for_libpq(bounded))
+                env_of_folder["nextjs"] |= database_urls(for_node(bounded))
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()

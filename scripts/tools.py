@@ -41,14 +41,21 @@ def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, st
     env = dict(settings.values)
     env["PATH"] = os.pathsep.join([str(NODE_BIN), str(Path(sys.executable).parent), env.get("PATH", "")])
     if libpq_url is not None:
-        # The child gets the URL it is meant to use, checked, as its one DATABASE_URL.
-        env["DATABASE_URL"] = libpq_url
-        env.pop("DIRECT_DATABASE_URL", None)
+        env |= database_urls(libpq_url)
     return env
+
+
+def database_urls(url: str) -> dict[str, str]:
+    """The URL a child must use, under both names: alembic's env.py and drizzle.config.ts
+    read DIRECT_DATABASE_URL first, and would find the env file's if it were left out."""
+    return {"DATABASE_URL": url, "DIRECT_DATABASE_URL": url}
 
 
 # libpq's environment variable for each URL parameter that has one (libpq docs, "Environment Variables").
 LIBPQ_ENVIRONMENT = {
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "dbname": "PGDATABASE",
     "host": "PGHOST",
     "hostaddr": "PGHOSTADDR",
     "port": "PGPORT",
@@ -88,16 +95,16 @@ def libpq_variables(url: URL) -> dict[str, str]:
     Every URL parameter with a variable is passed on: pg_dump must verify the server's
     certificate (sslrootcert, ...) exactly as pre-flight and the tools did.
     """
-    values: dict[str, object] = {
-        LIBPQ_ENVIRONMENT[key]: value for key, value in url.query.items() if key in LIBPQ_ENVIRONMENT
-    }
-    values |= {
-        "PGHOST": url.host or url.query.get("host"),
-        "PGPORT": str(url.port) if url.port else url.query.get("port"),
+    in_query = {LIBPQ_ENVIRONMENT[key]: value for key, value in url.query.items() if key in LIBPQ_ENVIRONMENT}
+    # As libpq reads a URL: what its query says wins over its own parts.
+    in_parts = {
+        "PGHOST": url.host,
+        "PGPORT": str(url.port) if url.port else None,
         "PGUSER": url.username,
         "PGPASSWORD": url.password,
         "PGDATABASE": url.database,
     }
+    values = {**in_parts, **in_query}
     return {name: value for name, value in values.items() if isinstance(value, str) and value}
 
 

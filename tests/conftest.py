@@ -102,8 +102,8 @@ class Database:
 
 def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, **env: str) -> Result:
     """Run a command the way a user would, isolated from the developer's own .env."""
-    environment = {**os.environ, "ENV_FILE": "/dev/null", **env}
-    environment.pop("DATABASE_URL", None)
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DIRECT_DATABASE_URL")}
+    environment = {**inherited, "ENV_FILE": "/dev/null", **env}
     if database_url is not None:
         environment["DATABASE_URL"] = database_url
     completed = subprocess.run(
@@ -114,7 +114,8 @@ def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, 
 
 def concurrent_make(target: str, runs: int, **env: str) -> list[tuple[int, str]]:
     """``runs`` copies of ``make TARGET`` started at once; each one's exit code and output."""
-    environment = {**os.environ, "ENV_FILE": "/dev/null", **env}
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DIRECT_DATABASE_URL")}
+    environment = {**inherited, "ENV_FILE": "/dev/null", **env}
     started = [
         subprocess.Popen(
             ["make", "--no-print-directory", target],
@@ -240,7 +241,8 @@ class Clone:
         return Result(completed.returncode, stdout)
 
     def popen(self, *targets: str, command: list[str] | None = None, **env: str) -> subprocess.Popen[str]:
-        environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENV_FILE", "DB_BACKEND")}
+        unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND")
+        environment = {k: v for k, v in os.environ.items() if k not in unset}
         return subprocess.Popen(
             [*(command or ["make", "--no-print-directory"]), *targets],
             cwd=self.root,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Database
+from conftest import Clone, Database
 
 FRONTEND_TABLES = {"public.user", "public.session", "public.account", "public.verification"}
 BACKEND_TABLES = {"api.note"}
@@ -115,3 +115,18 @@ def test_deleting_a_user_deletes_their_notes(migrated: Database) -> None:
     migrated.query("""DELETE FROM "user" WHERE id = 'u1'""")
 
     assert migrated.query("SELECT count(*) FROM api.note") == [(0,)]
+
+
+def test_a_direct_url_given_to_make_wins_over_the_env_files_for_both_tools(clone: Clone, database: Database) -> None:
+    in_env_file = Database(database.url.set(database=f"{database.name}_env_file"))
+    database.query(f'CREATE DATABASE "{in_env_file.name}"')
+    try:
+        (clone.root / ".env").write_text(f"DIRECT_DATABASE_URL={in_env_file.url_string()}\n")
+
+        result = clone.make("migrate", DIRECT_DATABASE_URL=database.url_string())
+
+        assert result.code == 0, result.output
+        assert {"public.user", "api.note"} <= database.tables()
+        assert in_env_file.tables() == set()
+    finally:
+        database.query(f'DROP DATABASE "{in_env_file.name}" WITH (FORCE)')

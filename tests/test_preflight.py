@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from conftest import SERVER, Database, Result, free_port, run
+from conftest import SERVER, Clone, Database, Result, free_port, run
 
 SECRET = "s3cret-Pa55word"
 
@@ -115,12 +115,25 @@ def test_a_failure_of_the_direct_url_names_direct_database_url(database: Databas
     assert_clean(result)
 
 
-def test_a_direct_url_alone_is_the_configuration_and_no_local_database_is_started(database: Database) -> None:
-    result = preflight(None, DIRECT_DATABASE_URL=database.url_string())
+def test_a_direct_url_alone_is_the_configuration_and_no_local_database_is_started(
+    clone: Clone, database: Database
+) -> None:
+    # A fresh clone: no .env and no ENV_FILE, where nothing configured means .env.example's defaults.
+    result = clone.run_script("scripts.preflight", DIRECT_DATABASE_URL=database.url_string())
 
     assert result.code == 0, result.output
     assert "No DATABASE_URL configured" not in result.output
     assert f"/{database.name} is ready" in result.output
+
+
+def test_a_password_given_as_a_query_parameter_is_never_shown(database: Database) -> None:
+    password = database.url.password
+    in_query = database.url_string(password=None) + f"?password={password}"
+
+    result = preflight(in_query)
+
+    assert result.code == 0, result.output
+    assert password not in result.output and "password=***" in result.output
 
 
 def test_a_missing_database_exits_14_with_the_command_that_creates_it(database: Database) -> None:

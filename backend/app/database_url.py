@@ -118,6 +118,11 @@ def for_node(url: URL) -> str:
     return for_libpq(url.update_query_dict({"uselibpqcompat": "true"}))
 
 
+SECRET_PARAMETERS = ("password", "sslpassword")
+SECRET_PARAMETER_VALUE = re.compile(rf"([?&](?:{'|'.join(SECRET_PARAMETERS)})=)[^&]*")
+
+
 def redacted(url: URL) -> str:
-    """The URL as it may be shown to a person."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=True)
+    """The URL as it may be shown to a person: no password, in its place or in the query."""
+    shown = url.set(drivername="postgresql").render_as_string(hide_password=True)
+    return SECRET_PARAMETER_VALUE.sub(r"\1***", shown)

@@ -1,4 +1,4 @@
-"""The API's one engine and its sessions, on the same DATABASE_URL as the migrations."""
+"""The API's one engine and its sessions, on DATABASE_URL (the migrations may use DIRECT_DATABASE_URL)."""
 
 from collections.abc import Iterator
 from functools import lru_cache
