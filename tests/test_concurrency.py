@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import Database, concurrent_make
+from conftest import Clone, Database, concurrent_make
 from scripts.lock import LOCK_KEY
 
 RUNS = 8
@@ -43,12 +43,16 @@ def test_the_lock_is_released_when_a_run_ends(migrated: Database) -> None:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone() == (True,)
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["", "?options=-c%20timezone%3DUTC"],  # libpq lets a URL's own options override PGOPTIONS
-    ids=["plain-url", "url-with-its-own-options"],
+# libpq and node-postgres let a URL's own options override PGOPTIONS: both kinds of URL are tried.
+URL_QUERIES = pytest.mark.parametrize(
+    "query", ["", "?options=-c%20timezone%3DUTC"], ids=["plain-url", "url-with-its-own-options"]
 )
-def test_a_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(database: Database, query: str) -> None:
+
+
+@URL_QUERIES
+def test_an_alembic_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(
+    database: Database, query: str
+) -> None:
     url = database.url_string() + query
     assert database.make("migrate-frontend", url=url).code == 0
     with psycopg.connect(database.url_string(drivername="postgresql")) as live_traffic:
@@ -63,3 +67,23 @@ def test_a_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(datab
     assert "canceling statement due to lock timeout" in result.output
     assert "DB_LOCK_TIMEOUT" in result.output
     assert "api.note" not in database.tables()
+
+
+@URL_QUERIES
+def test_a_drizzle_migration_waiting_behind_live_traffic_fails_on_the_lock_timeout(
+    clone: Clone, database: Database, query: str
+) -> None:
+    url = database.url_string() + query
+    assert clone.make("migrate-frontend", DATABASE_URL=url).code == 0
+    add_column = 'ALTER TABLE "user" ADD COLUMN "nickname" text;'
+    clone.add_drizzle_migration("0001_user_nickname", clone.first_drizzle_migration_time + 1000, add_column)
+    with psycopg.connect(database.url_string(drivername="postgresql")) as live_traffic:
+        live_traffic.execute('LOCK TABLE "user" IN ROW EXCLUSIVE MODE')
+
+        result = clone.make("migrate-frontend", DATABASE_URL=url, DB_LOCK_TIMEOUT="1s")
+
+        live_traffic.rollback()
+
+    assert "Error 20" in result.output
+    assert "canceling statement due to lock timeout" in result.output
+    assert database.query("SELECT 1 FROM information_schema.columns WHERE column_name = 'nickname'") == []
