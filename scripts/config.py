@@ -55,7 +55,7 @@ def database_url(settings: Settings, *, for_apps: bool = False) -> URL:
             f"{name}{source} is malformed: {error}",
             "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
         ) from None
-    for secret in (url.password, *(url.query.get(name) for name in SECRET_PARAMETERS)):
+    for secret in (url.password, *(url.query.get(parameter) for parameter in SECRET_PARAMETERS)):
         add_secret(secret if isinstance(secret, str) else None)
     return url
 
