@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pytest
 
 from conftest import REPO_ROOT, Database, free_port, session_cookie, start_api
+from scripts.tools import NODE_BIN
 
 SECRET = "test-only-better-auth-secret-0123456789"
-NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, Database, free_port, start_api
+from scripts.tools import NODE_BIN
 
 # Debian's package here; CHROMIUM_PATH elsewhere (the GitHub workflow uses Playwright's own build).
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 SECRET = "test-only-better-auth-secret-0123456789"
 # As the machine's probe ran Chromium here: no sandbox as root, nothing reaching out to the network.
 CHROMIUM_ARGS = [

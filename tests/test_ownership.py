@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from conftest import REPO_ROOT, Clone, Database, run
+from scripts.tools import NODE_BIN
 
 # Every object in the backend's schema, with its definition.
 BACKEND_SCHEMA_OBJECTS = """
@@ -127,7 +128,7 @@ def test_drizzle_introspection_sees_only_the_frontend_tables(migrated: Database,
     )
 
     result = run(
-        [str(REPO_ROOT / "nextjs" / "node_modules" / ".bin" / "drizzle-kit"), "pull", "--config", str(config)],
+        [str(NODE_BIN / "drizzle-kit"), "pull", "--config", str(config)],
         database_url=migrated.url_string(drivername="postgresql"),
         cwd=REPO_ROOT / "nextjs",
         PATH=f"{REPO_ROOT / 'nextjs' / 'node_modules' / '.bin'}:{os.environ['PATH']}",

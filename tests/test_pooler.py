@@ -19,9 +19,9 @@ import pytest
 
 from conftest import REPO_ROOT, SERVER, Database, concurrent_make, free_port, run
 from scripts.migration_state import alembic_revisions
+from scripts.tools import NODE_BIN
 
 RUNS = 8
-NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 REVISIONS = alembic_revisions()
 HEAD = ({r.revision for r in REVISIONS} - {down for r in REVISIONS for down in r.down_revisions}).pop()
 

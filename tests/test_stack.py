@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, Database, free_port, session_cookie
+from scripts.tools import NODE_BIN
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
-NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 
 
 def answers(url: str) -> bool:

@@ -21,9 +21,9 @@ from sqlalchemy.engine import URL, make_url
 from app.settings import load_settings
 from conftest import REPO_ROOT, Result, backup_path, free_port, run
 from scripts.localcluster import LocalCluster
+from scripts.tools import NODE_BIN
 
 PASSWORD = "tls-test-password"
-NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 
 
 @dataclass(frozen=True)
