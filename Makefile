@@ -22,8 +22,10 @@ NODE_MODULES := nextjs/node_modules/.package-lock.json
 # pasted into the command line, so that quotes or $(...) in them stay plain text.
 export m name to file
 
-# The test suite's own PostgreSQL cluster (started by `make test`, never your database).
-TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/postgres
+# The test suite's own PostgreSQL cluster (started by `make test`, never your database),
+# on a port of this checkout's own (from its path), so two checkouts can test at once.
+TEST_PORT ?= $(shell echo $$(( $$(printf %s "$(CURDIR)" | cksum | cut -d' ' -f1) % 5000 + 55000 )))
+TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_PORT)/postgres
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
@@ -32,8 +34,10 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:54329/po
 help: ## Show this list of targets
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
 	@echo
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
+	@# Colour only on a terminal: piped or redirected, the list is plain text.
+	@if [ -t 1 ]; then on=$$'\033[36m' off=$$'\033[0m'; else on= off=; fi; \
+		grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}'
 	@echo
 	@echo "Docs: README.md and docs/ (getting-started, migrations, configuration, deployment, development)"
 
