@@ -10,7 +10,7 @@ FROM python:3.11-slim-bookworm AS python
 RUN pip install --no-cache-dir uv==0.13.8
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_NO_DEV=1 UV_FROZEN=1 UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
-COPY pyproject.toml uv.lock ./
+COPY pyproject.toml uv.lock systems.env ./
 COPY backend backend
 COPY scripts scripts
 RUN uv sync --no-dev
@@ -44,7 +44,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_NO_DEV=1 UV_FROZEN=1 UV_PYTHON_DOWNLOADS=never
 COPY --from=node /usr/local /usr/local
 WORKDIR /app
-COPY pyproject.toml uv.lock Makefile .env.example ./
+COPY pyproject.toml uv.lock Makefile .env.example systems.env ./
 COPY backend backend
 COPY scripts scripts
 RUN uv sync --no-dev

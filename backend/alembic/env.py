@@ -1,12 +1,16 @@
+import os
 from logging.config import fileConfig
+from pathlib import Path
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from dotenv import dotenv_values
+from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoReferencedTableError
 from sqlalchemy.schema import CreateSchema
+from sqlalchemy.sql.elements import conv
 
-from app.database_url import InvalidDatabaseUrl, for_sqlalchemy
-from app.settings import ConfigError, load_settings
-from models import BACKEND_SCHEMA, Base
+from models import Base
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -19,18 +23,58 @@ if config.config_file_name is not None:
 
 target_metadata = Base.metadata
 
+# The repository's declaration of both migration systems (systems.env), read here rather
+# than through the app, so that restructuring the app never breaks its migrations.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SYSTEMS = dotenv_values(REPO_ROOT / "systems.env")
+BACKEND_SCHEMA = SYSTEMS["BACKEND_SCHEMA"]
+if target_metadata.schema != BACKEND_SCHEMA:
+    raise SystemExit(
+        f"models: Base.metadata's schema is {target_metadata.schema!r}, but systems.env declares "
+        f"BACKEND_SCHEMA={BACKEND_SCHEMA}: make them the same"
+    )
 
-def database_url():
-    """The migration URL (DIRECT_DATABASE_URL, else DATABASE_URL), normalised as the Makefile's tools get it."""
-    name = "DATABASE_URL"
+
+def check_foreign_keys() -> None:
+    """A foreign key given by name ("user.id") is looked up in the backend's schema
+    ("api.user"): say how to refer to Better Auth's tables instead of failing deep inside."""
+    for table in target_metadata.tables.values():
+        for foreign_key in table.foreign_keys:
+            try:
+                _ = foreign_key.column
+            except NoReferencedTableError:
+                raise SystemExit(
+                    f"models: {table.name}.{foreign_key.parent.name} refers to {foreign_key.target_fullname!r}, "
+                    f"looked up in the schema {BACKEND_SCHEMA!r}, where no model declares it. "
+                    "For Better Auth's tables use their column: ForeignKey(user_table.c.id), "
+                    "with `from models.auth import user_table` (docs/your-app.md)"
+                ) from None
+
+
+check_foreign_keys()
+
+
+def database_url() -> URL:
+    """DIRECT_DATABASE_URL, else DATABASE_URL: the environment first (`make` passes both),
+    else the env file (ENV_FILE, default .env), else .env.example's local defaults."""
+    env_file = Path(os.environ.get("ENV_FILE") or ".env")
+    env_file = env_file if env_file.is_absolute() else REPO_ROOT / env_file
+    configured = {**(dotenv_values(env_file) if env_file.is_file() else {}), **os.environ}
+    names = ("DIRECT_DATABASE_URL", "DATABASE_URL")
+    if not any(configured.get(name) for name in names):
+        configured = dotenv_values(REPO_ROOT / ".env.example")
+    name = next((name for name in names if configured.get(name)), "DATABASE_URL")
+    raw = (configured.get(name) or "").strip()
+    scheme, separator, rest = raw.partition("://")
+    if not separator or scheme.lower() not in ("postgresql", "postgres", "postgresql+psycopg2"):
+        raise SystemExit(
+            f"{name} is not set or not a postgresql:// URL: cp .env.example .env (make preflight checks it)"
+        )
     try:
-        settings = load_settings()
-        name, raw = settings.migration_url_name, settings.migration_database_url
-        if not raw:
-            raise ConfigError("it is not set: cp .env.example .env")
-        return for_sqlalchemy(raw)
-    except (ConfigError, InvalidDatabaseUrl) as error:
-        raise SystemExit(f"{name}: {error}") from None
+        # Alembic connects with psycopg2, whatever the scheme people paste.
+        return make_url(f"postgresql+psycopg2://{rest}")
+    except ArgumentError:
+        raise SystemExit(f"{name} cannot be parsed: run make preflight to see why") from None
 
 
 def include_name(name, type_, parent_names):
@@ -48,6 +92,29 @@ def include_object(object, name, type_, reflected, compare_to):
     return True
 
 
+def render_item(type_, obj, autogen_context):
+    """A foreign key to a table outside the backend's schema (Better Auth's "user") is
+    rendered with its target as PostgreSQL finds it: Alembic would prefix the metadata's
+    schema to it ("api.user"), a table that does not exist."""
+    if type_ != "foreign_key" or not isinstance(obj, ForeignKeyConstraint):
+        return False
+    targets = [element.column for element in obj.elements]
+    if any(target.table.schema is not None for target in targets):
+        return False
+    prefix = autogen_context.opts["sqlalchemy_module_prefix"] or ""
+    options = []
+    if isinstance(obj.name, conv):  # a naming-convention name, as Alembic writes it
+        options.append(f"name={autogen_context.opts['alembic_module_prefix']}f({str(obj.name)!r})")
+    elif obj.name is not None:
+        options.append(f"name={str(obj.name)!r}")
+    for option in ("onupdate", "ondelete", "initially", "deferrable", "use_alter", "match"):
+        if getattr(obj, option):
+            options.append(f"{option}={getattr(obj, option)!r}")
+    columns = ", ".join(repr(element.parent.name) for element in obj.elements)
+    referred = ", ".join(repr(f"{target.table.name}.{target.name}") for target in targets)
+    return f"{prefix}ForeignKeyConstraint([{columns}], [{referred}], {', '.join(options)})"
+
+
 def skip_empty_autogenerate(context, revision, directives):
     """Write no revision file when autogenerate finds no change."""
     if config.cmd_opts and getattr(config.cmd_opts, "autogenerate", False):
@@ -63,7 +130,9 @@ ownership = dict(
     include_schemas=True,
     include_name=include_name,
     include_object=include_object,
-    version_table_schema=BACKEND_SCHEMA,
+    render_item=render_item,
+    version_table=SYSTEMS["BACKEND_BOOKKEEPING_TABLE"],
+    version_table_schema=SYSTEMS["BACKEND_BOOKKEEPING_SCHEMA"],
     process_revision_directives=skip_empty_autogenerate,
 )
 
@@ -104,6 +173,12 @@ def run_migrations_online() -> None:
     and associate a connection with the context.
 
     """
+    # A connection handed in (Alembic's cookbook, pytest-alembic) is the one to migrate.
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        migrate(connection)
+        return
+
     connectable = engine_from_config(
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
@@ -112,12 +187,16 @@ def run_migrations_online() -> None:
     )
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, **ownership)
+        migrate(connection)
 
-        with context.begin_transaction():
-            # The version table lives in the backend's schema, so it must exist first.
-            connection.execute(CreateSchema(BACKEND_SCHEMA, if_not_exists=True))
-            context.run_migrations()
+
+def migrate(connection) -> None:
+    context.configure(connection=connection, **ownership)
+
+    with context.begin_transaction():
+        # The version table lives in the backend's schema, so it must exist first.
+        connection.execute(CreateSchema(BACKEND_SCHEMA, if_not_exists=True))
+        context.run_migrations()
 
 
 if context.is_offline_mode():

@@ -4,7 +4,8 @@ from sqlalchemy.orm import DeclarativeBase
 # Every backend table lives in the backend's own PostgreSQL schema, which Alembic owns.
 # The frontend's tables stay in "public", owned by Drizzle: the two tools never
 # see each other's tables (see docs/migrations.md, "Who owns which table").
-from app.schemas import BACKEND_SCHEMA
+# systems.env declares the same name for the tooling (alembic/env.py checks they agree).
+BACKEND_SCHEMA = "api"
 
 # Deterministic constraint names, so autogenerate can compare and drop them.
 NAMING_CONVENTION = {
