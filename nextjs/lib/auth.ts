@@ -1,9 +1,9 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
-import * as schema from "./schema";
 // Relative imports only: the Better Auth CLI cannot resolve tsconfig path
 // aliases when it loads this file (better-auth#3762).
 import { db } from "./db";
+import * as schema from "./schema";
 
 // .env.example's value, public: a production server must never run with it (nor without one).
 const PLACEHOLDER_SECRET = "change-me-local-development-only-secret";
