@@ -4,12 +4,14 @@ const backendUrl = process.env.BACKEND_URL ?? "http://127.0.0.1:8000";
 
 const nextConfig: NextConfig = {
   // The backend API is served under the frontend's origin, so the browser sends
-  // Better Auth's session cookie with every call to it.
+  // Better Auth's session cookie with every call to it: /api/PATH is the API's /PATH.
+  // A fallback rewrite, so Better Auth's own route (/api/auth/...) is found first.
   async rewrites() {
-    return [
-      { source: "/api/notes", destination: `${backendUrl}/notes` },
-      { source: "/api/notes/:path*", destination: `${backendUrl}/notes/:path*` },
-    ];
+    return {
+      beforeFiles: [],
+      afterFiles: [],
+      fallback: [{ source: "/api/:path*", destination: `${backendUrl}/:path*` }],
+    };
   },
 };
 

@@ -98,7 +98,10 @@ def render_item(type_, obj, autogen_context):
     schema to it ("api.user"), a table that does not exist."""
     if type_ != "foreign_key" or not isinstance(obj, ForeignKeyConstraint):
         return False
-    targets = [element.column for element in obj.elements]
+    try:
+        targets = [element.column for element in obj.elements]
+    except NoReferencedTableError:
+        return False  # a reflected key (a dropped table's downgrade) names its target as it is
     if any(target.table.schema is not None for target in targets):
         return False
     prefix = autogen_context.opts["sqlalchemy_module_prefix"] or ""

@@ -20,8 +20,8 @@ export default function SignInPage() {
     if (error) {
       setError(error.message ?? "Something went wrong");
     } else {
-      // A full load: the notes page must not see the session store of before signing in.
-      window.location.assign("/notes");
+      // A full load: the next page must not see the session store of before signing in.
+      window.location.assign("/account");
     }
   }
 

@@ -45,11 +45,6 @@ export default function NotesPage() {
     await load();
   }
 
-  async function signOut() {
-    await authClient.signOut();
-    router.replace("/");
-  }
-
   if (!session) return <p>Loading…</p>;
   return (
     <>
@@ -67,9 +62,9 @@ export default function NotesPage() {
           </li>
         ))}
       </ul>
-      <button type="button" className="link" onClick={signOut}>
-        Sign out
-      </button>
+      <p>
+        <a href="/account">Back to your account</a>
+      </p>
     </>
   );
 }

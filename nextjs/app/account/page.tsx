@@ -1,0 +1,39 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect } from "react";
+
+import { authClient } from "../../lib/auth-client";
+
+// Where a person lands after signing in: the template's own page, which stays when the sample goes.
+export default function AccountPage() {
+  const router = useRouter();
+  const { data: session, isPending } = authClient.useSession();
+
+  useEffect(() => {
+    if (!isPending && !session) router.replace("/");
+  }, [isPending, session, router]);
+
+  async function signOut() {
+    await authClient.signOut();
+    router.replace("/");
+  }
+
+  if (!session) return <p>Loading…</p>;
+  return (
+    <>
+      <h1>Signed in as {session.user.name}</h1>
+      <p>{session.user.email}</p>
+      <nav aria-label="Pages">
+        <ul>
+          <li>
+            <a href="/notes">Notes (the sample)</a>
+          </li>
+        </ul>
+      </nav>
+      <button type="button" className="link" onClick={signOut}>
+        Sign out
+      </button>
+    </>
+  );
+}
