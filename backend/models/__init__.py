@@ -4,5 +4,3 @@ Alembic's autogenerate (which reads Base.metadata) sees all of them."""
 from models.auth import session_table, user_table
 from models.base import BACKEND_SCHEMA, Base
 from models.note import Note
-
-__all__ = ["BACKEND_SCHEMA", "Base", "Note", "session_table", "user_table"]
