@@ -29,7 +29,7 @@ from psycopg import sql
 from pytest_postgresql import factories
 from sqlalchemy.engine import URL, make_url
 
-from scripts.localcluster import cluster_root
+from scripts.localcluster import LocalCluster, cluster_root
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,7 +241,8 @@ class Clone:
         return Result(completed.returncode, stdout)
 
     def popen(self, *targets: str, command: list[str] | None = None, **env: str) -> subprocess.Popen[str]:
-        unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND")
+        # Nothing of this suite's own run leaks in: a `make test` in the copy starts its own server.
+        unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND", "TEST_DATABASE_URL", "TEST_PORT")
         environment = {k: v for k, v in os.environ.items() if k not in unset}
         return subprocess.Popen(
             [*(command or ["make", "--no-print-directory"]), *targets],
@@ -252,6 +253,12 @@ class Clone:
             text=True,
             start_new_session=True,
         )
+
+    def tear_down(self) -> None:
+        """Stop every local database the copy started (its own, and the test server of a `make test` in it)."""
+        for data_dir in cluster_root(self.root).glob("*/data"):
+            LocalCluster(home=data_dir.parent, port=int(data_dir.parent.name)).stop()
+        shutil.rmtree(cluster_root(self.root), ignore_errors=True)
 
     def add_drizzle_migration(self, tag: str, when: int, sql: str, *, snapshot: bool = True) -> None:
         """A journal entry, its SQL file and (``snapshot``) a snapshot chained to the last one."""
@@ -297,9 +304,9 @@ def downgrade() -> None:
         return path
 
 
-@pytest.fixture
-def clone(tmp_path: Path) -> Iterator[Clone]:
-    root, port = tmp_path / "repo", free_port()
+def copy_of_repository(root: Path) -> Clone:
+    """A copy of the working tree at ``root``, as a fresh clone has it, on a free port."""
+    port = free_port()
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO_ROOT,
@@ -315,7 +322,11 @@ def clone(tmp_path: Path) -> Iterator[Clone]:
     (root / "nextjs" / "node_modules").symlink_to(REPO_ROOT / "nextjs" / "node_modules")
     example = root / ".env.example"
     example.write_text(re.sub(r"@127\.0\.0\.1:\d+/", f"@127.0.0.1:{port}/", example.read_text()))
-    clone = Clone(root, port)
+    return Clone(root, port)
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Iterator[Clone]:
+    clone = copy_of_repository(tmp_path / "repo")
     yield clone
-    clone.make("db-down")
-    shutil.rmtree(cluster_root(root), ignore_errors=True)
+    clone.tear_down()
