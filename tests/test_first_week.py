@@ -54,6 +54,14 @@ export const project = pgTable("project", {
 });
 """
 
+ADAPTER_IMPORT = 'import { drizzleAdapter } from "better-auth/adapters/drizzle";\n'
+PLUGIN_IMPORT = 'import { username } from "better-auth/plugins";\n'
+EMAIL_AND_PASSWORD = "  emailAndPassword: {\n    enabled: true,\n  },\n"
+PLUGINS = "  plugins: [username()],\n"
+GENERATED_UPGRADE = re.compile(
+    r'(def upgrade\(\) -> None:\n    """Upgrade schema."""\n).*?(?=\n\ndef downgrade)', re.DOTALL
+)
+GENERATED_DOWNGRADE = re.compile(r'(def downgrade\(\) -> None:\n    """Downgrade schema."""\n).*', re.DOTALL)
 RENAME_UPGRADE = '    op.alter_column("tag", "name", new_column_name="label", schema="api")\n'
 RENAME_DOWNGRADE = '    op.alter_column("tag", "label", new_column_name="name", schema="api")\n'
 
@@ -112,16 +120,8 @@ def test_1_a_backend_model_with_a_foreign_key_to_user_migrates(week: Week) -> No
 
 
 def test_2_a_better_auth_plugin_migrates_after_its_lint_finding_is_acknowledged(week: Week) -> None:
-    week.edit(
-        "nextjs/lib/auth.ts",
-        'import { drizzleAdapter } from "better-auth/adapters/drizzle";\n',
-        'import { drizzleAdapter } from "better-auth/adapters/drizzle";\nimport { username } from "better-auth/plugins";\n',
-    )
-    week.edit(
-        "nextjs/lib/auth.ts",
-        "  emailAndPassword: {\n    enabled: true,\n  },\n",
-        "  emailAndPassword: {\n    enabled: true,\n  },\n  plugins: [username()],\n",
-    )
+    week.edit("nextjs/lib/auth.ts", ADAPTER_IMPORT, ADAPTER_IMPORT + PLUGIN_IMPORT)
+    week.edit("nextjs/lib/auth.ts", EMAIL_AND_PASSWORD, EMAIL_AND_PASSWORD + PLUGINS)
     week.make("auth-schema")
     week.make("migration-frontend", name="username")
     migration = week.newest("nextjs/drizzle/*_username.sql")
@@ -196,18 +196,8 @@ def test_5_renaming_a_column_keeps_its_values(week: Week) -> None:
     revision = week.newest("backend/alembic/versions/*_rename_tag_name_to_label.py")
     # The documented human step: autogenerate writes a drop and an add; a rename keeps the values.
     text = revision.read_text()
-    text = re.sub(
-        r'(def upgrade\(\) -> None:\n    """Upgrade schema."""\n).*?(?=\n\ndef downgrade)',
-        rf"\g<1>{RENAME_UPGRADE}",
-        text,
-        flags=re.DOTALL,
-    )
-    text = re.sub(
-        r'(def downgrade\(\) -> None:\n    """Downgrade schema."""\n).*',
-        rf"\g<1>{RENAME_DOWNGRADE}",
-        text,
-        flags=re.DOTALL,
-    )
+    text = GENERATED_UPGRADE.sub(lambda match: match.group(1) + RENAME_UPGRADE, text)
+    text = GENERATED_DOWNGRADE.sub(lambda match: match.group(1) + RENAME_DOWNGRADE, text)
     revision.write_text(text + "\n# squawk-ignore-file renaming-column\n")
     week.everything_passes()
 
