@@ -43,7 +43,8 @@ help: ## Show this list of targets
 		grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}'
 	@echo
-	@echo "Docs: README.md and docs/ (getting-started, migrations, configuration, deployment, development)"
+	@echo "Docs: README.md and docs/ (getting-started, your-app, migrations, configuration, deployment, development)"
+	@echo "Your first model, table or plugin, and removing the sample: docs/your-app.md"
 
 # Python files are compiled once here: where PYTHONDONTWRITEBYTECODE is set,
 # every start of a tool would compile them again.
