@@ -31,12 +31,12 @@ from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
-from sqlalchemy.engine import make_url
 
-from app.database_url import for_libpq
-from app.settings import REPO_ROOT
+from scripts import systems
+from scripts.database_url import for_libpq, parse
 from scripts.localcluster import LocalCluster
 from scripts.migration_state import alembic_revisions
+from scripts.settings import REPO_ROOT
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 LARGE_RUNS = int(os.environ.get("BENCH_LARGE_RUNS", "3"))
@@ -71,7 +71,7 @@ class Bench:
                 cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         finally:
             connection.close()
-        return str(make_url(self.admin_url).set(database=name).render_as_string(hide_password=False))
+        return for_libpq(parse(self.admin_url).set(database=name))
 
     def measure(
         self,
@@ -124,10 +124,11 @@ def uncompiled_env() -> dict[str, str]:
 
 
 def commands(root: Path) -> dict[str, tuple[list[str], Path]]:
+    frontend, backend = systems.load().all
     return {
         "make migrate": (["make", "-s", "--no-print-directory", "migrate"], root),
-        "uv run alembic upgrade head": (["uv", "run", "--frozen", "alembic", "upgrade", "head"], root / "backend"),
-        "npx drizzle-kit migrate": (["npx", "drizzle-kit", "migrate"], root / "nextjs"),
+        "uv run alembic upgrade head": (["uv", "run", "--frozen", "alembic", "upgrade", "head"], root / backend.folder),
+        "npx drizzle-kit migrate": (["npx", "drizzle-kit", "migrate"], root / frontend.folder),
     }
 
 
@@ -188,12 +189,13 @@ def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> 
         if (REPO_ROOT / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, root / name)
-    (root / "nextjs" / "node_modules").symlink_to(REPO_ROOT / "nextjs" / "node_modules")
+    frontend, backend = systems.load().all
+    (root / frontend.folder / "node_modules").symlink_to(frontend.path / "node_modules")
 
     down = [r.revision for r in alembic_revisions()][-1]
     for number in range(1, alembic_count + 1):
         revision = f"bench{number:07d}"
-        (root / "backend" / "alembic" / "versions" / f"{revision}_bench.py").write_text(
+        (root / backend.folder / backend.migrations_dir / f"{revision}_bench.py").write_text(
             f'"""bench {number}"""\nfrom alembic import op\n\nrevision = {revision!r}\ndown_revision = {down!r}\n'
             f"branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n"
             f'    op.execute("CREATE TABLE api.bench_{number} (id integer)")\n\n\n'
@@ -201,7 +203,8 @@ def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> 
         )
         down = revision
 
-    meta = root / "nextjs" / "drizzle" / "meta"
+    migrations = root / frontend.folder / frontend.migrations_dir
+    meta = migrations / "meta"
     journal = json.loads((meta / "_journal.json").read_text())
     previous = json.loads((meta / f"{len(journal['entries']) - 1:04d}_snapshot.json").read_text())
     for number in range(1, drizzle_count + 1):
@@ -210,7 +213,7 @@ def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> 
         journal["entries"].append(
             dict(journal["entries"][-1], idx=index, tag=tag, when=journal["entries"][-1]["when"] + 1000)
         )
-        (root / "nextjs" / "drizzle" / f"{tag}.sql").write_text(f'CREATE TABLE "bench_{number}" ("id" integer);\n')
+        (migrations / f"{tag}.sql").write_text(f'CREATE TABLE "bench_{number}" ("id" integer);\n')
         previous = {**previous, "id": str(uuid.uuid4()), "prevId": previous["id"]}
         (meta / f"{index:04d}_snapshot.json").write_text(json.dumps(previous))
     (meta / "_journal.json").write_text(json.dumps(journal, indent=2))
@@ -241,7 +244,7 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    admin = make_url(f"postgresql+psycopg2://bench:bench-only-password@127.0.0.1:{port}/postgres")
+    admin = parse(f"postgresql://bench:bench-only-password@127.0.0.1:{port}/postgres")
     cluster = LocalCluster(home=workdir / "cluster", port=port)
     print(f"bench: throwaway PostgreSQL on 127.0.0.1:{port}, {RUNS} runs each ({LARGE_RUNS} for large histories)")
     try:

@@ -16,11 +16,11 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.settings import REPO_ROOT, Settings
 from scripts import config
 from scripts.errors import BackupFailed, NoFrontendRollback, RestoreRefused, entry_point
 from scripts.lock import migration_lock
 from scripts.preflight import Database, connect, run_preflight
+from scripts.settings import REPO_ROOT, Settings
 from scripts.tools import child_environment, libpq_variables
 
 BACKUP_DIR = REPO_ROOT / "backups"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from app.settings import REPO_ROOT
+from scripts import systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -24,10 +24,9 @@ from scripts.errors import (
 from scripts.fastpath import fingerprint
 from scripts.migration_state import DatabaseState, read_database_state
 from scripts.preflight import run_preflight
+from scripts.settings import REPO_ROOT
 from scripts.tools import child_environment, run_tool
 
-# drizzle-kit check reads the journal and snapshots only; its verdict depends on its version.
-DRIZZLE_CHECK_SOURCES = ["nextjs/drizzle/meta", "nextjs/drizzle.config.ts", "nextjs/package-lock.json"]
 DRIZZLE_CHECK_PASSED = REPO_ROOT / ".cache" / "drizzle-kit-check-passed"
 DRIFT_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)',\s*(?:'[^']*',\s*)?(?:Table\()?'([^']+)'")
 
@@ -45,10 +44,17 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
 
 def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:
     """`drizzle-kit check`, run only when the files it reads changed since it last passed."""
-    key = fingerprint(DRIZZLE_CHECK_SOURCES)
+    frontend = systems.load().frontend
+    # drizzle-kit check reads the journal and snapshots only; its verdict depends on its version.
+    sources = [
+        f"{frontend.migrations_folder}/meta",
+        frontend.shown("drizzle.config.ts"),
+        frontend.shown("package-lock.json"),
+    ]
+    key = fingerprint(sources)
     if DRIZZLE_CHECK_PASSED.is_file() and DRIZZLE_CHECK_PASSED.read_text() == key:
         return []
-    result = run_tool("nextjs", ["drizzle-kit", "check"], env, echo=False)
+    result = run_tool(frontend.folder, ["drizzle-kit", "check"], env, echo=False)
     if result.code == 0 and any("Everything's fine" in line for line in result.lines):
         DRIZZLE_CHECK_PASSED.parent.mkdir(exist_ok=True)
         DRIZZLE_CHECK_PASSED.write_text(key)
@@ -63,18 +69,21 @@ def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:
 
 
 def model_drift(env: dict[str, str]) -> list[Failure]:
-    result = run_tool("backend", ["alembic", "check"], env, echo=False)
+    folder = systems.load().backend.folder
+    result = run_tool(folder, ["alembic", "check"], env, echo=False)
     if result.code == 0:
         return []
     text = "\n".join(result.lines)
     if "New upgrade operations detected" not in text:
-        return [StepFailed(f"backend: alembic check failed: {result.cause}", "run: cd backend && uv run alembic check")]
+        return [
+            StepFailed(f"backend: alembic check failed: {result.cause}", f"run: cd {folder} && uv run alembic check")
+        ]
     operations = sorted({f"{op} {name}" for op, name in DRIFT_OPERATION.findall(text)})
     return [
         ModelDrift(
             "backend: the models differ from the database at head: " + (", ".join(operations) or "see alembic check"),
             'generate a migration: make migration-backend m="what changed" '
-            "(details: cd backend && uv run alembic check)",
+            f"(details: cd {folder} && uv run alembic check)",
         )
     ]
 

@@ -1,17 +1,14 @@
-"""The scripts' view of the configuration (read by app.settings): typed values, or a Failure."""
+"""The scripts' view of the configuration (read by scripts.settings): typed values, or a Failure."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from app.settings import ConfigError, Settings, load_settings
+from scripts.database_url import SECRET_PARAMETERS, DatabaseUrl, InvalidDatabaseUrl, parse
 from scripts.errors import InvalidSetting, MalformedDatabaseUrl, NoDatabaseUrl
 from scripts.redact import add_secret
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+from scripts.settings import ConfigError, Settings, load_settings
 
 MAX_SECONDS = 86400  # a day: also keeps PostgreSQL's lock_timeout (milliseconds, int32) in range
 # The password of a URL as typed, registered for masking before anything parses the URL.
@@ -25,16 +22,13 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise NoDatabaseUrl(str(error)) from None
 
 
-def database_url(settings: Settings, *, for_apps: bool = False) -> URL:
+def database_url(settings: Settings, *, for_apps: bool = False) -> DatabaseUrl:
     """The URL migrations use, present and well-formed (pre-flight checks 1 and 2).
 
     DIRECT_DATABASE_URL when set (a direct connection beside a pooled DATABASE_URL), else
     DATABASE_URL: migrations need a session of their own (docs/configuration.md).
     ``for_apps``: the apps' URL instead, DATABASE_URL (which may go through a pooler).
     """
-    # Imported here: SQLAlchemy is too slow to import for the no-op fast path.
-    from app.database_url import SECRET_PARAMETERS, InvalidDatabaseUrl, parse
-
     if for_apps:
         name = "DATABASE_URL" if settings.values.get("DATABASE_URL") else settings.migration_url_name
         raw = settings.database_url
@@ -56,7 +50,7 @@ def database_url(settings: Settings, *, for_apps: bool = False) -> URL:
             "fix it; the expected form is postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
         ) from None
     for secret in (url.password, *(url.query.get(parameter) for parameter in SECRET_PARAMETERS)):
-        add_secret(secret if isinstance(secret, str) else None)
+        add_secret(secret)
     return url
 
 

@@ -11,12 +11,11 @@ import argparse
 import shutil
 import subprocess
 
-from sqlalchemy.engine import URL
-
-from app.settings import REPO_ROOT, Settings
 from scripts import config
+from scripts.database_url import DatabaseUrl
 from scripts.errors import LocalDatabaseError, UsageError, entry_point
 from scripts.localcluster import LocalCluster
+from scripts.settings import REPO_ROOT, Settings
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 BACKENDS = ("auto", "docker", "local")
@@ -45,7 +44,7 @@ def choose_backend(settings: Settings) -> str:
     return backend
 
 
-def up(url: URL, settings: Settings) -> None:
+def up(url: DatabaseUrl, settings: Settings) -> None:
     _require_local(url)
     if choose_backend(settings) == "docker":
         _compose(url, settings, "up", "--detach", "--wait", "db")
@@ -54,7 +53,7 @@ def up(url: URL, settings: Settings) -> None:
         LocalCluster.for_url(url, settings).ensure_running(url)
 
 
-def down(url: URL, settings: Settings) -> None:
+def down(url: DatabaseUrl, settings: Settings) -> None:
     _require_local(url)
     if choose_backend(settings) == "docker":
         _compose(url, settings, "stop", "db")
@@ -65,7 +64,7 @@ def down(url: URL, settings: Settings) -> None:
         print(f"local database on 127.0.0.1:{url.port or 5432} is not running")
 
 
-def status(url: URL, settings: Settings) -> int:
+def status(url: DatabaseUrl, settings: Settings) -> int:
     cluster = LocalCluster.for_url(url, settings)
     if cluster.is_running():
         print(f"local database running on 127.0.0.1:{cluster.port}")
@@ -74,7 +73,7 @@ def status(url: URL, settings: Settings) -> int:
     return 1
 
 
-def _require_local(url: URL) -> None:
+def _require_local(url: DatabaseUrl) -> None:
     if not is_local_host(url.host):
         raise LocalDatabaseError(
             f"DATABASE_URL points to {url.host!r}, not to this machine: db-up/db-down only manage a local database",
@@ -82,7 +81,7 @@ def _require_local(url: URL) -> None:
         )
 
 
-def _compose(url: URL, settings: Settings, *args: str) -> None:
+def _compose(url: DatabaseUrl, settings: Settings, *args: str) -> None:
     env = {
         "POSTGRES_USER": url.username or "postgres",
         "POSTGRES_PASSWORD": url.password or "",

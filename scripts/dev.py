@@ -1,7 +1,9 @@
 """``make dev``: both servers with reload, on one database, stopped together on Ctrl-C.
 
-    backend:  uvicorn app.main:app --reload --host 127.0.0.1 --port $BACKEND_PORT   (in backend/)
-    frontend: next dev --hostname 127.0.0.1 --port $FRONTEND_PORT                   (in nextjs/)
+    backend:  uvicorn app.main:app --reload --host 127.0.0.1 --port $BACKEND_PORT   (in its folder)
+    frontend: next dev --hostname 127.0.0.1 --port $FRONTEND_PORT                   (in its folder)
+
+(the folders of systems.env: backend/ and nextjs/ as the template comes)
 
 `make dev` has already brought the database up and run `make migrate`.
 """
@@ -11,19 +13,20 @@ from __future__ import annotations
 import subprocess
 import time
 
-from app.database_url import for_libpq, for_node
-from app.settings import REPO_ROOT
-from scripts import config
+from scripts import config, systems
+from scripts.database_url import for_libpq, for_node
 from scripts.errors import StepFailed, entry_point
 from scripts.preflight import run_preflight
+from scripts.settings import REPO_ROOT
 from scripts.tools import child_environment, database_urls
 
 
 def servers(backend_port: str, frontend_port: str) -> dict[str, list[str]]:
     """Each server's command, by the folder it runs in."""
+    declared = systems.load()
     return {
-        "backend": ["uvicorn", "app.main:app", "--reload", "--host", "127.0.0.1", "--port", backend_port],
-        "nextjs": ["next", "dev", "--hostname", "127.0.0.1", "--port", frontend_port],
+        declared.backend.folder: ["uvicorn", "app.main:app", "--reload", "--host", "127.0.0.1", "--port", backend_port],
+        declared.frontend.folder: ["next", "dev", "--hostname", "127.0.0.1", "--port", frontend_port],
     }
 
 
@@ -42,7 +45,8 @@ def main() -> int:
     try:
         for folder, argv in servers(backend_port, frontend_port).items():
             print(f"→ {folder}: {' '.join(argv)}", flush=True)
-            folder_env = {**env, **database_urls(for_node(app_url))} if folder == "nextjs" else env
+            is_frontend = folder == systems.load().frontend.folder
+            folder_env = {**env, **database_urls(for_node(app_url))} if is_frontend else env
             running[folder] = subprocess.Popen(argv, cwd=REPO_ROOT / folder, env=folder_env)
         print(
             f"\n  app:  http://localhost:{frontend_port}\n  API:  http://127.0.0.1:{backend_port}/docs\n"

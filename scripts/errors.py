@@ -152,6 +152,16 @@ def entry_point(main: Callable[[], int | None]) -> None:
     sys.exit(code)
 
 
+def _schemas_hint() -> str:
+    from scripts import systems  # here: systems reports its own problems as failures of this module
+
+    try:
+        schemas = ", ".join(systems.load().schemas)
+    except Failure:
+        schemas = "the migrations use (systems.env)"
+    return f"check that the role in DATABASE_URL may read and change the schemas {schemas}"
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -159,10 +169,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def _unexpected(error: Exception) -> Failure:
     first_line = (str(error).strip().splitlines() or [""])[0]
     if type(error).__module__.startswith("psycopg2"):
-        return DatabaseError(
-            f"the database refused a query: {first_line}",
-            "check that the role in DATABASE_URL may read and change the schemas public, drizzle and api",
-        )
+        return DatabaseError(f"the database refused a query: {first_line}", _schemas_hint())
     failure = Failure(
         f"unexpected error ({type(error).__name__}): {first_line}",
         "this is a bug in the template's scripts/: please report it with the command you ran",

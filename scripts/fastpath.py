@@ -12,7 +12,7 @@ file, a pending or unknown migration, a changed backend schema, an unreachable
 database, ENV=production (which must back up first), or any error at all.
 
 This module must stay cheap to import: only the standard library, python-dotenv
-(through app.settings) and psycopg2.
+(through scripts.settings) and psycopg2.
 """
 
 from __future__ import annotations
@@ -26,28 +26,14 @@ from pathlib import Path
 
 import psycopg2
 
-from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA, FRONTEND_SCHEMA
-from app.settings import REPO_ROOT, Settings
-from scripts import config
+from scripts import config, systems
 from scripts.lock import LOCK_KEY
+from scripts.settings import REPO_ROOT, Settings
 
 SECONDS_SETTINGS = [("DB_WAIT_SECONDS", "0"), ("DB_CONNECT_TIMEOUT", "5"), ("MIGRATE_LOCK_TIMEOUT", "60")]
 
 RECORD_FILE = REPO_ROOT / ".cache" / "migrate-up-to-date.json"
 RECORD_VERSION = 2
-# What the checks and the tools read: migration files, models, configuration, tool versions.
-FINGERPRINT_SOURCES = [
-    "nextjs/drizzle",
-    "nextjs/drizzle.config.ts",
-    "nextjs/package-lock.json",
-    "backend/alembic",
-    "backend/alembic.ini",
-    "backend/models",
-    "backend/app",
-    "scripts",
-    "Makefile",
-    "uv.lock",
-]
 # Libpq reads the same URL; only the scheme differs between the accepted forms.
 SCHEME = re.compile(r"^(postgres|postgresql|postgresql\+psycopg2)://", re.IGNORECASE)
 PASSWORD = re.compile(r"^([^:/]+://[^:/@]*):[^@]*@")
@@ -61,10 +47,10 @@ SELECT
   -- What pre-flight's permission check reads: the role and its privileges.
   json_build_array(current_user, has_database_privilege(current_database(), 'CREATE'),
     (SELECT json_agg(json_build_array(nspname, has_schema_privilege(oid, 'CREATE')) ORDER BY nspname)
-       FROM pg_namespace WHERE nspname IN (%(schema)s, %(frontend)s, %(drizzle)s))),
-  (SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM {backend}.alembic_version),
+       FROM pg_namespace WHERE nspname = ANY(%(schemas)s))),
+  (SELECT coalesce(json_agg(version_num ORDER BY version_num), '[]') FROM {backend_bookkeeping}),
   (SELECT coalesce(json_agg(json_build_array(created_at, hash) ORDER BY created_at), '[]')
-     FROM {drizzle}.__drizzle_migrations),
+     FROM {frontend_bookkeeping}),
   (SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM (
      SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
             || ' ' || a.attnotnull || ' ' || a.attidentity::text || ' ' || a.attgenerated::text
@@ -95,10 +81,31 @@ def database_key(raw: str) -> str:
     return hashlib.sha256(without_password.encode()).hexdigest()
 
 
-def fingerprint(sources: list[str] = FINGERPRINT_SOURCES, root: Path = REPO_ROOT) -> str:
+def fingerprint_sources() -> list[str]:
+    """What the checks and the tools read: migration files, models, configuration, tool versions.
+
+    Not the apps' own code (the backend's app/, the frontend's pages): editing an app
+    changes no migration, and must not cost the next ``make migrate`` its fast answer.
+    """
+    frontend, backend = systems.load().all
+    return [
+        frontend.migrations_folder,
+        frontend.shown("drizzle.config.ts"),
+        frontend.shown("package-lock.json"),
+        backend.shown("alembic"),
+        backend.shown("alembic.ini"),
+        backend.shown("models"),
+        "systems.env",
+        "scripts",
+        "Makefile",
+        "uv.lock",
+    ]
+
+
+def fingerprint(sources: list[str] | None = None, root: Path = REPO_ROOT) -> str:
     """A hash of the named files and folders (relative to ``root``), names and contents."""
     digest = hashlib.sha256()
-    for path in _source_files(sources, root):
+    for path in _source_files(fingerprint_sources() if sources is None else sources, root):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -117,13 +124,11 @@ def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
     connection = psycopg2.connect(libpq_url(raw_url), connect_timeout=2)
     try:
         with connection.cursor() as cursor:
-            query = STATE_QUERY.format(backend=BACKEND_SCHEMA, drizzle=DRIZZLE_SCHEMA)
-            parameters = {
-                "lock_key": LOCK_KEY,
-                "schema": BACKEND_SCHEMA,
-                "frontend": FRONTEND_SCHEMA,
-                "drizzle": DRIZZLE_SCHEMA,
-            }
+            declared = systems.load()
+            query = STATE_QUERY.format(
+                backend_bookkeeping=declared.backend.bookkeeping, frontend_bookkeeping=declared.frontend.bookkeeping
+            )
+            parameters = {"lock_key": LOCK_KEY, "schema": declared.backend.schema, "schemas": list(declared.schemas)}
             cursor.execute(query, parameters)
             migrations_running, *state = cursor.fetchone()
     finally:

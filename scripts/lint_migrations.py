@@ -15,9 +15,10 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
-from app.settings import REPO_ROOT
+from scripts import systems
 from scripts.errors import StepFailed, entry_point
-from scripts.migration_state import DRIZZLE_DIR, alembic_revisions
+from scripts.migration_state import alembic_revisions
+from scripts.settings import REPO_ROOT
 
 # Offline mode renders SQL without connecting; it still wants a URL to know the dialect.
 OFFLINE_URL = "postgresql://offline@localhost/offline"
@@ -27,7 +28,7 @@ SQUAWK_CONFIG = REPO_ROOT / ".squawk.toml"
 def alembic_sql(first_revision: str) -> str:
     result = subprocess.run(
         ["alembic", "upgrade", f"{first_revision}:head", "--sql"],
-        cwd=REPO_ROOT / "backend",
+        cwd=systems.load().backend.path,
         env={"PATH": str(Path(sys.executable).parent), "DATABASE_URL": OFFLINE_URL, "ENV_FILE": "/dev/null"},
         capture_output=True,
         text=True,
@@ -45,7 +46,9 @@ def not_excluded(files: list[str]) -> list[str]:
 
 
 def main() -> int:
-    files = not_excluded([str(path.relative_to(REPO_ROOT)) for path in sorted(DRIZZLE_DIR.glob("*.sql"))])
+    files = not_excluded(
+        [str(path.relative_to(REPO_ROOT)) for path in sorted(systems.load().frontend.migrations_path.glob("*.sql"))]
+    )
     revisions = alembic_revisions()
     first = next((r.revision for r in revisions if not r.down_revisions), None)
     with tempfile.TemporaryDirectory() as folder:

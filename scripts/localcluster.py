@@ -18,11 +18,10 @@ from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
-from sqlalchemy.engine import URL
 
-from app.database_url import for_libpq
-from app.settings import REPO_ROOT, Settings
+from scripts.database_url import DatabaseUrl, for_libpq
 from scripts.errors import LocalDatabaseError
+from scripts.settings import REPO_ROOT, Settings
 
 SERVER_USER = "postgres"  # PostgreSQL refuses to run as root; root runs it as this user.
 INSTALL_HINT = (
@@ -56,7 +55,7 @@ class LocalCluster:
     pg_bin: str | None = None
 
     @classmethod
-    def for_url(cls, url: URL, settings: Settings) -> LocalCluster:
+    def for_url(cls, url: DatabaseUrl, settings: Settings) -> LocalCluster:
         port = url.port or 5432
         return cls(home=cluster_root() / str(port), port=port, pg_bin=settings.get("PG_BIN", "") or None)
 
@@ -76,7 +75,7 @@ class LocalCluster:
             return False
         return self._pg_ctl("status", check=False).returncode == 0
 
-    def ensure_running(self, url: URL) -> None:
+    def ensure_running(self, url: DatabaseUrl) -> None:
         """Initialise and start the cluster as needed, and create the URL's database."""
         self.home.parent.mkdir(parents=True, exist_ok=True)
         # Two first runs at once (two terminals) must not both run initdb or pg_ctl start.
@@ -97,7 +96,7 @@ class LocalCluster:
         self._pg_ctl("stop", "-m", "fast")
         return True
 
-    def _init(self, url: URL) -> None:
+    def _init(self, url: DatabaseUrl) -> None:
         if not url.username or not url.password:
             raise LocalDatabaseError(
                 "DATABASE_URL for the local database must name a user and a password",
@@ -143,7 +142,7 @@ class LocalCluster:
                 f"see {self._shown(self.log_file)}; if the port is taken, change it in DATABASE_URL",
             )
 
-    def _create_database(self, url: URL) -> None:
+    def _create_database(self, url: DatabaseUrl) -> None:
         try:
             connection = psycopg2.connect(for_libpq(url.set(database="postgres")), connect_timeout=5)
         except psycopg2.OperationalError:

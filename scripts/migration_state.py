@@ -1,8 +1,8 @@
 """What is applied, what is pending, and what is wrong, for both migration systems.
 
 Compares what the repository holds (Drizzle's journal and SQL files, Alembic's
-revision files) with what the database recorded (``drizzle.__drizzle_migrations``,
-``api.alembic_version``). Read-only.
+revision files) with what the database recorded (the bookkeeping tables of
+systems.env: ``drizzle.__drizzle_migrations``, ``api.alembic_version``). Read-only.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg2.extensions import cursor as Cursor
-from sqlalchemy.engine import URL
 
-from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA
-from app.settings import REPO_ROOT
+from scripts import systems
+from scripts.database_url import DatabaseUrl
 from scripts.errors import (
     ChangedMigration,
     DrizzleJournalInconsistent,
@@ -27,9 +26,7 @@ from scripts.errors import (
     UnknownAppliedMigration,
 )
 from scripts.preflight import connect
-
-DRIZZLE_DIR = REPO_ROOT / "nextjs" / "drizzle"
-ALEMBIC_VERSIONS = REPO_ROOT / "backend" / "alembic" / "versions"
+from scripts.settings import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ def read_state(cursor: Cursor) -> DatabaseState:
     return DatabaseState(frontend=frontend_state(cursor), backend=backend_state(cursor))
 
 
-def read_database_state(url: URL) -> DatabaseState:
+def read_database_state(url: DatabaseUrl) -> DatabaseState:
     connection = connect(url)
     try:
         with connection.cursor() as cursor:
@@ -105,8 +102,9 @@ def drizzle_hash(sql_file: Path) -> str:
 
 
 def frontend_state(cursor: Cursor) -> SystemState:
-    state = SystemState(name="frontend", tool="drizzle-kit")
-    journal_file = DRIZZLE_DIR / "meta" / "_journal.json"
+    frontend = systems.load().frontend
+    state = SystemState(name=frontend.name, tool=frontend.tool)
+    journal_file = frontend.migrations_path / "meta" / "_journal.json"
     try:
         entries = [
             {"idx": int(e["idx"]), "tag": str(e["tag"]), "when": int(e["when"])}
@@ -121,24 +119,24 @@ def frontend_state(cursor: Cursor) -> SystemState:
         )
         return state
 
-    applied = _applied_drizzle_rows(cursor)  # created_at -> hash
+    applied = _applied_drizzle_rows(cursor, frontend.bookkeeping)  # created_at -> hash
     newest_applied = max(applied, default=None)
     # First the root cause: a migration from another branch makes later ones look skipped.
     for unknown in sorted(set(applied) - {entry["when"] for entry in entries}):
         state.problems.append(
             UnknownAppliedMigration(
                 f"frontend: the database has a Drizzle migration (created_at {unknown}) "
-                "that nextjs/drizzle does not have",
+                f"that {frontend.migrations_folder} does not have",
                 "check out the branch that applied it, or restore a backup taken before it",
             )
         )
     for entry in sorted(entries, key=lambda e: e["idx"]):
-        sql_file = DRIZZLE_DIR / f"{entry['tag']}.sql"
+        sql_file = frontend.migrations_path / f"{entry['tag']}.sql"
         if not sql_file.is_file():
             state.problems.append(
                 DrizzleJournalInconsistent(
                     f"frontend: the journal lists {entry['tag']}, but {_shown(sql_file)} is missing",
-                    "restore the file from git, or remove its entry from nextjs/drizzle/meta/_journal.json",
+                    f"restore the file from git, or remove its entry from {_shown(journal_file)}",
                 )
             )
             continue
@@ -155,7 +153,7 @@ def frontend_state(cursor: Cursor) -> SystemState:
                 SkippedMigration(
                     f"frontend: {_shown(sql_file)} is older than the newest applied migration, "
                     "so drizzle-kit migrate would never apply it",
-                    f'give it a newer timestamp: set its "when" in nextjs/drizzle/meta/_journal.json '
+                    f'give it a newer timestamp: set its "when" in {_shown(journal_file)} '
                     f"above {newest_applied} (after checking it does not conflict), or regenerate it",
                 )
             )
@@ -173,13 +171,14 @@ class AlembicRevision:
     path: Path
 
 
-def alembic_revisions(versions_dir: Path = ALEMBIC_VERSIONS) -> list[AlembicRevision]:
+def alembic_revisions(versions_dir: Path | None = None) -> list[AlembicRevision]:
     """The revision files, read without importing them (or Alembic: a costly import).
 
     Parsed with ``ast``: the module-level ``revision`` and ``down_revision`` literals,
     and the docstring's first line, as Alembic's own script template writes them.
     """
     revisions = []
+    versions_dir = systems.load().backend.migrations_path if versions_dir is None else versions_dir
     for path in sorted(versions_dir.glob("*.py")):
         module = ast.parse(path.read_text(), filename=str(path))
         values: dict[str, object] = {}
@@ -199,7 +198,8 @@ def alembic_revisions(versions_dir: Path = ALEMBIC_VERSIONS) -> list[AlembicRevi
 
 
 def backend_state(cursor: Cursor) -> SystemState:
-    state = SystemState(name="backend", tool="alembic")
+    backend = systems.load().backend
+    state = SystemState(name=backend.name, tool=backend.tool)
     revisions = {r.revision: r for r in alembic_revisions()}
     parents = {down for r in revisions.values() for down in r.down_revisions}
     heads = sorted(set(revisions) - parents)
@@ -207,16 +207,18 @@ def backend_state(cursor: Cursor) -> SystemState:
         state.problems.append(
             MultipleHeads(
                 f"backend: Alembic has {len(heads)} heads ({', '.join(heads)}): two branches each added a migration",
-                'merge them: cd backend && uv run alembic merge heads -m "merge heads" (then review the file)',
+                f'merge them: cd {backend.folder} && uv run alembic merge heads -m "merge heads" '
+                "(then review the file)",
             )
         )
-    current = _applied_alembic_revisions(cursor)
+    current = _applied_alembic_revisions(cursor, backend.bookkeeping)
     applied_ids: set[str] = set()
     for revision_id in current:
         if revision_id not in revisions:
             state.problems.append(
                 UnknownAppliedMigration(
-                    f"backend: the database is at revision {revision_id}, which backend/alembic/versions does not have",
+                    f"backend: the database is at revision {revision_id}, "
+                    f"which {backend.migrations_folder} does not have",
                     "check out the branch that applied it, or downgrade there before switching",
                 )
             )
@@ -252,19 +254,20 @@ def _base_to_heads(revisions: dict[str, AlembicRevision]) -> list[AlembicRevisio
     return ordered
 
 
-def _applied_drizzle_rows(cursor: Cursor) -> dict[int, str]:
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{DRIZZLE_SCHEMA}.__drizzle_migrations",))
+# ``table`` is systems.env's bookkeeping table, a checked plain name (scripts/systems.py).
+def _applied_drizzle_rows(cursor: Cursor, table: str) -> dict[int, str]:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
     if not cursor.fetchone()[0]:
         return {}
-    cursor.execute(f'SELECT created_at, hash FROM "{DRIZZLE_SCHEMA}".__drizzle_migrations')
+    cursor.execute(f"SELECT created_at, hash FROM {table}")
     return {int(created_at): hash_ for created_at, hash_ in cursor.fetchall()}
 
 
-def _applied_alembic_revisions(cursor: Cursor) -> list[str]:
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{BACKEND_SCHEMA}.alembic_version",))
+def _applied_alembic_revisions(cursor: Cursor, table: str) -> list[str]:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
     if not cursor.fetchone()[0]:
         return []
-    cursor.execute(f'SELECT version_num FROM "{BACKEND_SCHEMA}".alembic_version ORDER BY 1')
+    cursor.execute(f"SELECT version_num FROM {table} ORDER BY 1")
     return [row[0] for row in cursor.fetchall()]
 
 

@@ -16,13 +16,10 @@ from dataclasses import dataclass
 
 import psycopg2
 from psycopg2.extensions import connection
-from sqlalchemy.engine import URL
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from app.database_url import for_libpq, redacted
-from app.schemas import BACKEND_SCHEMA, DRIZZLE_SCHEMA, FRONTEND_SCHEMA
-from app.settings import Settings
-from scripts import config, dbserver
+from scripts import config, dbserver, systems
+from scripts.database_url import DatabaseUrl, for_libpq, redacted
 from scripts.errors import (
     AuthenticationFailed,
     DatabaseMissing,
@@ -34,6 +31,7 @@ from scripts.errors import (
     TransactionPooler,
     entry_point,
 )
+from scripts.settings import Settings
 
 DEFAULT_PORT = 5432
 # A server that is starting or restarting answers, but refuses logins for a moment.
@@ -49,7 +47,7 @@ class ServerNotReady(DatabaseUnreachable):
 class Database:
     """A database that passed pre-flight."""
 
-    url: URL
+    url: DatabaseUrl
     settings: Settings
 
     @property
@@ -61,7 +59,7 @@ class Database:
         return redacted(self.url)
 
 
-def check_reachable(url: URL, wait_seconds: float, variable: str = "DATABASE_URL") -> None:
+def check_reachable(url: DatabaseUrl, wait_seconds: float, variable: str = "DATABASE_URL") -> None:
     """Check 3: something listens where the URL points, waiting up to ``wait_seconds``."""
     try:
         _probe(url, variable)
@@ -78,13 +76,15 @@ def check_reachable(url: URL, wait_seconds: float, variable: str = "DATABASE_URL
     )(_probe)(url, variable)
 
 
-def _probe(url: URL, variable: str) -> None:
-    socket_dir, query_port = url.query.get("host"), url.query.get("port")
-    port = url.port or (int(query_port) if isinstance(query_port, str) and query_port.isdigit() else DEFAULT_PORT)
-    if not url.host and isinstance(socket_dir, str) and socket_dir.startswith("/"):
-        _probe_unix(f"{socket_dir}/.s.PGSQL.{port}", variable)
+def _probe(url: DatabaseUrl, variable: str) -> None:
+    # As libpq reads the URL: its query wins over its parts, and a host starting with '/'
+    # is the folder of a Unix socket.
+    host = url.query.get("host") or url.host or "localhost"
+    port = int(url.query.get("port") or url.port or DEFAULT_PORT)  # checked by parse()
+    if host.startswith("/"):
+        _probe_unix(f"{host}/.s.PGSQL.{port}", variable)
     else:
-        _probe_tcp(url.host or "localhost", port, variable)
+        _probe_tcp(host, port, variable)
 
 
 def _probe_tcp(host: str, port: int, variable: str) -> None:
@@ -134,7 +134,7 @@ def _start_hint(host: str, variable: str) -> str:
     return f"check the host and port in {variable}, and that the server is running"
 
 
-def connect(url: URL, timeout: float = 5, variable: str = "DATABASE_URL") -> connection:
+def connect(url: DatabaseUrl, timeout: float = 5, variable: str = "DATABASE_URL") -> connection:
     """Check 4: log in. Returns an open psycopg2 connection (autocommit)."""
     try:
         session = retry(
@@ -149,7 +149,7 @@ def connect(url: URL, timeout: float = 5, variable: str = "DATABASE_URL") -> con
     return session
 
 
-def _login(url: URL, timeout: float, variable: str) -> connection:
+def _login(url: DatabaseUrl, timeout: float, variable: str) -> connection:
     try:
         return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)))
     except psycopg2.OperationalError as error:
@@ -162,7 +162,7 @@ def _login(url: URL, timeout: float, variable: str) -> connection:
         ) from None
 
 
-def _classify_login_error(url: URL, text: str, variable: str) -> Failure:
+def _classify_login_error(url: DatabaseUrl, text: str, variable: str) -> Failure:
     first_line = next((line for line in text.splitlines() if line.strip()), text).strip()
     reason = first_line.split("FATAL:", 1)[-1].strip()
     user, database = url.username or "(default user)", url.database
@@ -206,30 +206,31 @@ def _tls_problem(text: str) -> str | None:
 
 def check_can_create(database: connection) -> None:
     """Check 5: the role may create the tables both tools will create."""
+    # The frontend's schema (public) must exist; the others, each tool creates on its first run.
+    frontend_schema, *other_schemas = systems.load().schemas
     with database.cursor() as cursor:
         cursor.execute(
             """
-            SELECT current_user,
-                   has_database_privilege(current_database(), 'CREATE'),
-                   (SELECT has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = %s),
-                   (SELECT has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = %s),
-                   (SELECT has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = %s)
+            SELECT current_user, has_database_privilege(current_database(), 'CREATE'),
+                   (SELECT json_object_agg(nspname, has_schema_privilege(oid, 'CREATE'))
+                      FROM pg_namespace WHERE nspname = ANY(%s))
             """,
-            (FRONTEND_SCHEMA, BACKEND_SCHEMA, DRIZZLE_SCHEMA),
+            ([frontend_schema, *other_schemas],),
         )
-        user, on_database, on_frontend, on_backend, on_drizzle = cursor.fetchone()
-    if on_frontend is None:
+        user, on_database, on_schemas = cursor.fetchone()
+    on_schemas = on_schemas or {}
+    if frontend_schema not in on_schemas:
         raise PermissionDenied(
-            f'the schema "{FRONTEND_SCHEMA}" does not exist in this database',
-            f"create it as the database owner: CREATE SCHEMA {FRONTEND_SCHEMA}",
+            f'the schema "{frontend_schema}" does not exist in this database',
+            f"create it as the database owner: CREATE SCHEMA {frontend_schema}",
         )
-    if not on_frontend:
+    if not on_schemas[frontend_schema]:
         raise PermissionDenied(
-            f'the role "{user}" may not create tables in the schema "{FRONTEND_SCHEMA}"',
-            f'as the owner: GRANT CREATE ON SCHEMA {FRONTEND_SCHEMA} TO "{user}" (or make the role the database owner)',
+            f'the role "{user}" may not create tables in the schema "{frontend_schema}"',
+            f'as the owner: GRANT CREATE ON SCHEMA {frontend_schema} TO "{user}" (or make the role the database owner)',
         )
-    for schema, allowed in ((BACKEND_SCHEMA, on_backend), (DRIZZLE_SCHEMA, on_drizzle)):
-        if allowed is False:
+    for schema in other_schemas:
+        if on_schemas.get(schema) is False:
             raise PermissionDenied(
                 f'the role "{user}" may not create tables in the schema "{schema}"',
                 f'as the owner: GRANT CREATE ON SCHEMA {schema} TO "{user}"',
@@ -261,7 +262,7 @@ def _sessions_not_kept(first: connection, second: connection) -> bool:
     return other == before or after != before
 
 
-def check_own_session(url: URL, timeout: float, variable: str) -> None:
+def check_own_session(url: DatabaseUrl, timeout: float, variable: str) -> None:
     """Check 6: each connection keeps its own server session (no transaction-mode pooler).
 
     Through PgBouncer in transaction mode, a connection's next transaction may run on

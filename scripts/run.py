@@ -3,8 +3,10 @@
     python -m scripts.run --lock --check --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
     python -m scripts.run --in backend -- alembic revision --autogenerate -m "add tags"
 
+(FOLDER: an app's folder, as systems.env names it.)
+
 Each step runs in its folder with DATABASE_URL in the one form both tools read
-(postgresql://, see app.database_url) and the libpq variables psql reads. The
+(postgresql://, see scripts/database_url.py) and the libpq variables psql reads. The
 tools' output is passed through with passwords masked and stack traces left
 out; a failing step ends the run with one line saying which step failed and why.
 """
@@ -18,19 +20,17 @@ import time
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from app.settings import REPO_ROOT, Settings
-from scripts import fastpath
+from scripts import fastpath, systems
 from scripts.errors import Failure, StepFailed, UsageError, entry_point, report_all
+from scripts.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
     from scripts.migration_state import DatabaseState, SystemState
     from scripts.preflight import Database
 
-# Everything below SQLAlchemy, Alembic and the rest is imported after the fast path
-# (scripts/fastpath.py) had its chance: importing them costs more than the whole no-op run.
+# The rest (tenacity, the checks, ...) is imported after the fast path (scripts/fastpath.py)
+# had its chance: a no-op run should cost one database round trip and little else.
 
-# Which migration system a step's folder belongs to, to say what a failure left behind.
-SYSTEM_OF_FOLDER = {"nextjs": "frontend", "backend": "backend"}
 # The revision being applied: "Running upgrade A -> B" applies B, "Running downgrade B -> A" undoes B.
 ALEMBIC_RUNNING = re.compile(r"Running upgrade \S* ?-> (\w+)|Running downgrade (\w+) ->")
 
@@ -47,13 +47,15 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database: Databa
         print(f"✓ {label} ({time.monotonic() - started:.1f} s)", flush=True)
         return
     where = ""
-    if database is not None and folder in SYSTEM_OF_FOLDER:
+    # Which migration system the step's folder belongs to, to say what a failure left behind.
+    owner = systems.load().of_folder(folder)
+    if database is not None and owner is not None:
         try:
             state = read_database_state(database.url)
         except Failure as unreadable:
             print(f"  (what is applied now cannot be read: {unreadable.message})")
         else:
-            system = getattr(state, SYSTEM_OF_FOLDER[folder])
+            system = getattr(state, owner.name)
             if failed_file := failed_migration(system, result.lines):
                 where = f" in {failed_file}"
             print(describe(state))
@@ -65,7 +67,7 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database: Databa
 
 def failed_migration(system: SystemState, lines: list[str]) -> str | None:
     """The file of the migration that failed, from what the tool printed."""
-    if system.tool == "alembic":
+    if system.name == "backend":  # Alembic names the revision it runs; drizzle-kit only the failed query
         revisions = [m.group(1) or m.group(2) for line in lines if (m := ALEMBIC_RUNNING.search(line))]
         by_id = {m.id: m.path for m in system.migrations}
         return by_id.get(revisions[-1]) if revisions else None
@@ -160,22 +162,23 @@ def main() -> int:
 
 
 def run_offline(settings: Settings, steps: list[tuple[str, list[str]]]) -> int:
-    from app.database_url import for_libpq, for_node
     from scripts import config
+    from scripts.database_url import for_libpq, for_node
     from scripts.tools import child_environment
 
     url = config.database_url(settings) if settings.migration_database_url else None
+    frontend = systems.load().frontend
     for folder, argv in steps:
-        form = for_node if folder == "nextjs" else for_libpq
+        form = for_node if systems.load().of_folder(folder) == frontend else for_libpq
         run_step(folder, argv, child_environment(settings, form(url) if url else None), database=None)
     return 0
 
 
 def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
-    from app.database_url import for_libpq, for_node
     from scripts import config
     from scripts.backup import backup_wanted, take_backup
     from scripts.check import find_problems
+    from scripts.database_url import for_libpq, for_node
     from scripts.lock import migration_lock
     from scripts.migration_state import read_database_state
     from scripts.preflight import run_preflight
@@ -183,8 +186,9 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
 
     database = run_preflight(settings)
     env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
-    # node-postgres gets the URL with libpq's meaning of sslmode (app.database_url.for_node).
-    env_of_folder = {"nextjs": {**env, **database_urls(for_node(database.url))}}
+    # node-postgres gets the URL with libpq's meaning of sslmode (scripts.database_url.for_node).
+    node_env = {**env, **database_urls(for_node(database.url))}
+    frontend = systems.load().frontend
     if args.interactive:
         return run_interactive(*steps[0], env)
     with ExitStack() as stack:
@@ -194,12 +198,12 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
             options = config.migration_session_options(database.settings)
             env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
-            env_of_folder["nextjs"]["PGOPTIONS"] = env["PGOPTIONS"]
+            node_env["PGOPTIONS"] = env["PGOPTIONS"]
             if "options" in database.url.query:
                 # A URL's own options override PGOPTIONS: the bounds go into the URL too.
                 bounded = database.url.update_query_dict({"options": env["PGOPTIONS"]})
                 env |= database_urls(for_libpq(bounded))
-                env_of_folder["nextjs"] |= database_urls(for_node(bounded))
+                node_env |= database_urls(for_node(bounded))
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()
@@ -212,7 +216,7 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         if args.backup and backup_wanted(database.settings):
             take_backup(database)
         for folder, argv in steps:
-            run_step(folder, argv, env_of_folder.get(folder, env), database)
+            run_step(folder, argv, node_env if systems.load().of_folder(folder) == frontend else env, database)
         if args.fast and state is not None and checked is not None and not state.pending:
             # Nothing was pending and every check passed: the next run may take the fast path.
             summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)

@@ -11,17 +11,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from app.settings import REPO_ROOT, Settings
+from scripts import systems
+from scripts.database_url import DatabaseUrl
 from scripts.errors import StepFailed
 from scripts.redact import redact
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+from scripts.settings import REPO_ROOT, Settings
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-NODE_BIN = REPO_ROOT / "nextjs" / "node_modules" / ".bin"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ERASE_LINE = "\x1b[2K"  # a spinner redrawing its line: only the last drawing counts
 SPINNER_FRAME = re.compile(r"^\[[\u2800-\u28ff]\] [^.]*\.\.\.")  # e.g. "[⣷] applying migrations..."
@@ -36,10 +33,21 @@ CAUSE_PATTERNS = [
 ]
 
 
+def __getattr__(name: str) -> Path:
+    """``NODE_BIN``, the frontend's Node tools, computed when asked for (the tests import it).
+
+    Not a constant: systems.env is read on first use, where a mistake in it is reported
+    as one line rather than as a traceback at import.
+    """
+    if name == "NODE_BIN":
+        return systems.load().node_bin
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, str]:
     """The tools see the same configuration as the scripts: the environment over the env file."""
     env = dict(settings.values)
-    env["PATH"] = os.pathsep.join([str(NODE_BIN), str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(systems.load().node_bin), str(Path(sys.executable).parent), env.get("PATH", "")])
     if libpq_url is not None:
         env |= database_urls(libpq_url)
     return env
@@ -89,7 +97,7 @@ LIBPQ_ENVIRONMENT = {
 }
 
 
-def libpq_variables(url: URL) -> dict[str, str]:
+def libpq_variables(url: DatabaseUrl) -> dict[str, str]:
     """PG* variables for psql and pg_dump, so that no password goes on a command line.
 
     Every URL parameter with a variable is passed on: pg_dump must verify the server's
@@ -105,7 +113,7 @@ def libpq_variables(url: URL) -> dict[str, str]:
         "PGDATABASE": url.database,
     }
     values = {**in_parts, **in_query}
-    return {name: value for name, value in values.items() if isinstance(value, str) and value}
+    return {name: value for name, value in values.items() if value}
 
 
 def readable(lines: Iterable[str]) -> Iterator[str]:

@@ -115,6 +115,28 @@ def test_a_changed_model_falls_through(clone: Clone, remembered: Database) -> No
     assert "Error 31" in result.output
 
 
+def test_an_edit_to_either_app_s_own_code_keeps_the_fast_answer(clone: Clone, remembered: Database) -> None:
+    # Only what migrations read counts: the backend's app/ and the frontend's pages are the apps' own.
+    for edited, comment in (("backend/app/main.py", "# edited"), ("nextjs/app/page.tsx", "// edited")):
+        path = clone.root / edited
+        path.write_text(f"{path.read_text()}\n{comment}\n")
+
+    result = migrate(clone, remembered)
+
+    assert result.code == 0, result.output
+    assert FAST_ANSWER in result.output
+
+
+def test_an_edit_to_systems_env_falls_through(clone: Clone, remembered: Database) -> None:
+    declared = clone.root / "systems.env"
+    declared.write_text(declared.read_text() + "\n# edited\n")
+
+    result = migrate(clone, remembered)
+
+    assert result.code == 0, result.output
+    assert FULL_RUN in result.output
+
+
 def test_a_pending_migration_falls_through_and_is_applied(clone: Clone, remembered: Database) -> None:
     clone.add_alembic_revision("dddd00000004", HEAD, "    op.execute('CREATE TABLE api.more (id int)')")
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import URL, make_url
 
-from app.settings import load_settings
 from conftest import REPO_ROOT, Result, backup_path, free_port, run
+from scripts.database_url import DatabaseUrl, parse
 from scripts.localcluster import LocalCluster
+from scripts.settings import load_settings
 from scripts.tools import NODE_BIN
 
 PASSWORD = "tls-test-password"
@@ -101,7 +101,7 @@ def tls_server() -> Iterator[TlsServer]:
     folder.chmod(0o755)
     make_certificates(folder)
     port = free_port()
-    admin: URL = make_url(f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres")
+    admin: DatabaseUrl = parse(f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres")
     cluster = LocalCluster(home=folder / "cluster", port=port, pg_bin=load_settings().get("PG_BIN", "") or None)
     cluster.ensure_running(admin)
     cluster.stop()

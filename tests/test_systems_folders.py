@@ -1,0 +1,75 @@
+"""systems.env is the one place that names the apps' folders: a renamed frontend folder still migrates.
+
+The scripts are run directly (``python -m scripts.run``/``scripts.status``) with the
+steps the Makefile gives them, so that this proves scripts/ alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from conftest import Clone, Database, Result
+
+STEPS = ("--step", "web", "drizzle-kit migrate", "--step", "backend", "alembic upgrade head")
+
+
+def rename_frontend(clone: Clone, folder: str) -> None:
+    (clone.root / "nextjs").rename(clone.root / folder)
+    declared = clone.root / "systems.env"
+    declared.write_text(re.sub(r"^FRONTEND_DIR=.*$", f"FRONTEND_DIR={folder}", declared.read_text(), flags=re.M))
+
+
+def script(clone: Clone, database: Database, module: str, *args: str) -> Result:
+    return clone.run_script(module, *args, DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
+
+
+def test_a_renamed_frontend_folder_migrates_and_reports_status(clone: Clone, database: Database) -> None:
+    rename_frontend(clone, "web")
+
+    before = script(clone, database, "scripts.status")
+    migrated = script(clone, database, "scripts.run", "--fast", "--lock", "--check", *STEPS)
+    status = script(clone, database, "scripts.status")
+
+    assert before.code == 1, before.output  # pending: read from web/drizzle
+    assert "· 0000_better_auth  pending" in before.output
+    assert migrated.code == 0, migrated.output
+    assert "→ web: drizzle-kit migrate" in migrated.output
+    assert {"public.user", "api.note", "drizzle.__drizzle_migrations", "api.alembic_version"} <= database.tables()
+    assert status.code == 0, status.output
+    assert "Status: up to date" in status.output
+
+
+def test_a_problem_names_the_renamed_folder(clone: Clone, database: Database) -> None:
+    rename_frontend(clone, "web")
+    journal = clone.root / "web" / "drizzle" / "meta" / "_journal.json"
+    journal.write_text(journal.read_text().replace('"tag": "0000_better_auth"', '"tag": "0000_missing"'))
+
+    result = script(clone, database, "scripts.status")
+
+    assert result.code == 32, result.output
+    assert "web/drizzle/0000_missing.sql is missing" in result.output
+    assert "nextjs" not in result.output
+
+
+def test_a_folder_systems_env_names_but_the_repository_lacks_is_one_line_and_exit_17(
+    clone: Clone, database: Database
+) -> None:
+    declared = clone.root / "systems.env"
+    declared.write_text(declared.read_text().replace("FRONTEND_DIR=nextjs", "FRONTEND_DIR=web"))
+
+    result = script(clone, database, "scripts.status")
+
+    assert result.code == 17, result.output
+    assert "systems.env: FRONTEND_DIR=web, but the repository has no folder web/" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_schema_name_that_is_no_plain_name_is_refused_before_any_sql(clone: Clone, database: Database) -> None:
+    declared = clone.root / "systems.env"
+    declared.write_text(declared.read_text().replace("BACKEND_SCHEMA=api", 'BACKEND_SCHEMA=api"; DROP'))
+
+    result = script(clone, database, "scripts.run", "--lock", "--check", *STEPS)
+
+    assert result.code == 17, result.output
+    assert "is not a plain PostgreSQL name" in result.output
+    assert database.tables() == set()
