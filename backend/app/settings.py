@@ -1,9 +1,8 @@
-"""Where configuration comes from: the one place that reads it.
+"""The app's settings: the process environment, then the env file (``ENV_FILE``, default
+the repository's ``.env``), then the local defaults of ``.env.example``.
 
-Order: the process environment, then the env file (``ENV_FILE``, default
-``.env`` at the repository root). With neither an environment variable nor an
-env file, the defaults of ``.env.example`` apply: a fresh clone works against
-the project-local database without any setup.
+The app's own: the tooling (scripts/) reads its configuration itself, so this module is
+yours to change, e.g. for pydantic-settings.
 """
 
 from __future__ import annotations
@@ -16,79 +15,28 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ENV_FILE = REPO_ROOT / ".env"
-EXAMPLE_ENV_FILE = REPO_ROOT / ".env.example"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be read; the message says what to do."""
 
 
 @dataclass(frozen=True)
 class Settings:
     values: Mapping[str, str]
-    # Where DATABASE_URL came from: "environment", the env file's path, or
-    # ".env.example" when nothing is configured.
-    database_url_source: str | None
 
     @property
     def database_url(self) -> str | None:
-        """The apps' URL: possibly through a connection pooler; the direct one when it is the only one."""
+        """The app's URL: possibly through a connection pooler; the direct one when it is the only one."""
         return self.values.get("DATABASE_URL") or self.values.get("DIRECT_DATABASE_URL") or None
 
-    @property
-    def migration_url_name(self) -> str:
-        """The variable migrations connect with: DIRECT_DATABASE_URL when set, else DATABASE_URL."""
-        return "DIRECT_DATABASE_URL" if self.values.get("DIRECT_DATABASE_URL") else "DATABASE_URL"
-
-    @property
-    def migration_database_url(self) -> str | None:
-        return self.values.get(self.migration_url_name) or None
-
-    @property
-    def uses_example_defaults(self) -> bool:
-        return self.database_url_source == EXAMPLE_ENV_FILE.name
-
     def get(self, name: str, default: str) -> str:
-        value = self.values.get(name)
-        return value if value not in (None, "") else default
+        return self.values.get(name) or default
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
-    env_file = _env_file(environ)
-    file_values = _read_env_file(env_file) if env_file else {}
-    values = {**file_values, **{k: v for k, v in environ.items() if v != ""}}
-
-    configured = any(environ.get(name) or file_values.get(name) for name in ("DATABASE_URL", "DIRECT_DATABASE_URL"))
-    if environ.get("DATABASE_URL"):
-        source: str | None = "environment"
-    elif file_values.get("DATABASE_URL"):
-        source = str(env_file)
-    elif not configured and env_file is None and EXAMPLE_ENV_FILE.is_file():
-        values = {**_read_env_file(EXAMPLE_ENV_FILE), **values}
-        source = EXAMPLE_ENV_FILE.name
-    else:
-        source = None
-    return Settings(values=values, database_url_source=source)
-
-
-def _env_file(environ: Mapping[str, str]) -> Path | None:
-    """The env file in use, or None when there is none to read."""
-    configured = environ.get("ENV_FILE")
-    if configured:
-        path = Path(configured)
-        path = path if path.is_absolute() else REPO_ROOT / path
-        if not path.exists():
-            raise ConfigError(
-                f"ENV_FILE={configured} does not exist: create it (cp .env.example {configured}) or unset ENV_FILE"
-            )
-        return path
-    return DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.is_file() else None
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    try:
-        return {k: v for k, v in dotenv_values(path).items() if v is not None}
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error.__class__.__name__}") from None
+    env_file = Path(environ.get("ENV_FILE") or ".env")
+    env_file = env_file if env_file.is_absolute() else REPO_ROOT / env_file
+    layers = [REPO_ROOT / ".env.example", env_file]
+    values: dict[str, str] = {}
+    for layer in layers:
+        if layer.is_file():
+            values |= {name: value for name, value in dotenv_values(layer).items() if value}
+    return Settings({**values, **{name: value for name, value in environ.items() if value}})
