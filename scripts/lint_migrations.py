@@ -1,13 +1,19 @@
 """``make lint``'s migration part: squawk over the SQL both systems would run.
 
-Drizzle's SQL files as they are, but for those .squawk.toml excludes; Alembic's
-revisions as ``alembic upgrade FIRST:head --sql`` renders them, which leaves out the
-first revision (it creates new tables and Alembic's own version table, like
-Drizzle's first file: see .squawk.toml).
+Drizzle's SQL files as they are, but for those .squawk.toml excludes. Alembic's
+revisions as ``alembic upgrade head --sql`` renders them, split into one file per
+revision and named after it, so that a finding names the revision it is in.
+
+Both tools apply a run's migrations in one transaction (``assume_in_transaction`` in
+.squawk.toml), so the BEGIN and COMMIT Alembic writes around them are left out, and
+so is the version table it creates first (its own bookkeeping). A finding that is
+right for its table is acknowledged where it is (docs/your-app.md): ``-- squawk-ignore
+RULE`` above a statement in a Drizzle file, ``# squawk-ignore-file RULE`` in a revision.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,11 +29,15 @@ from scripts.settings import REPO_ROOT
 # Offline mode renders SQL without connecting; it still wants a URL to know the dialect.
 OFFLINE_URL = "postgresql://offline@localhost/offline"
 SQUAWK_CONFIG = REPO_ROOT / ".squawk.toml"
+# Alembic's offline mode writes this comment before each revision's SQL.
+RUNNING_UPGRADE = re.compile(r"^-- Running upgrade \S* ?-> (\w+)$", re.MULTILINE)
+TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT);$", re.MULTILINE)
+ACKNOWLEDGED = re.compile(r"^\s*# (squawk-ignore-file\b.*)$", re.MULTILINE)
 
 
-def alembic_sql(first_revision: str) -> str:
+def alembic_sql() -> str:
     result = subprocess.run(
-        ["alembic", "upgrade", f"{first_revision}:head", "--sql"],
+        ["alembic", "upgrade", "head", "--sql"],
         cwd=systems.load().backend.path,
         env={"PATH": str(Path(sys.executable).parent), "DATABASE_URL": OFFLINE_URL, "ENV_FILE": "/dev/null"},
         capture_output=True,
@@ -39,6 +49,19 @@ def alembic_sql(first_revision: str) -> str:
     return result.stdout
 
 
+def rendered_revisions(sql: str) -> dict[str, str]:
+    """Each revision's SQL, by the revision file's path relative to the repository root (.sql added)."""
+    files = {revision.revision: revision.path for revision in alembic_revisions()}
+    sections = RUNNING_UPGRADE.split(TRANSACTION_CONTROL.sub("", sql))
+    rendered = {}
+    # sections: [bookkeeping before the first revision, id, its SQL, id, its SQL, ...]
+    for revision, body in zip(sections[1::2], sections[2::2], strict=True):
+        path = files[revision]
+        acknowledged = "".join(f"-- {line}\n" for line in ACKNOWLEDGED.findall(path.read_text()))
+        rendered[f"{path.relative_to(REPO_ROOT)}.sql"] = acknowledged + body
+    return rendered
+
+
 def not_excluded(files: list[str]) -> list[str]:
     """The files .squawk.toml does not exclude (squawk itself reports excluded ones as not found)."""
     excluded = tomllib.loads(SQUAWK_CONFIG.read_text()).get("excluded_paths", [])
@@ -46,21 +69,29 @@ def not_excluded(files: list[str]) -> list[str]:
 
 
 def main() -> int:
-    files = not_excluded(
-        [str(path.relative_to(REPO_ROOT)) for path in sorted(systems.load().frontend.migrations_path.glob("*.sql"))]
-    )
-    revisions = alembic_revisions()
-    first = next((r.revision for r in revisions if not r.down_revisions), None)
+    drizzle_files = sorted(systems.load().frontend.migrations_path.glob("*.sql"))
+    files = not_excluded([str(path.relative_to(REPO_ROOT)) for path in drizzle_files])
+    revisions = rendered_revisions(alembic_sql()) if alembic_revisions() else {}
+    if not files and not revisions:
+        print("squawk: no migration to check yet")
+        return 0
+    # One folder laid out like the repository, so that every finding names its migration's path.
     with tempfile.TemporaryDirectory() as folder:
-        if first and len(revisions) > 1:
-            rendered = Path(folder) / "alembic-revisions.sql"
-            rendered.write_text(alembic_sql(first))
-            files.append(str(rendered))
-        if not files:
-            print("squawk: no migration to check yet (the first ones create new tables: see .squawk.toml)")
-            return 0
-        print(f"squawk: {len(files)} file(s)")
-        return subprocess.run(["squawk", "--config", str(SQUAWK_CONFIG), *files], cwd=REPO_ROOT).returncode
+        for name in files:
+            (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / name).symlink_to(REPO_ROOT / name)
+        for name, sql in revisions.items():
+            (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / name).write_text(sql)
+        print(f"squawk: {len(files)} Drizzle file(s), {len(revisions)} Alembic revision(s)")
+        checked = subprocess.run(["squawk", "--config", str(SQUAWK_CONFIG), *files, *revisions], cwd=folder)
+    if checked.returncode != 0:
+        print(
+            "✗ squawk: a migration above would lock or break a live table: change it, or acknowledge "
+            "a finding that is right for its table (docs/your-app.md, 'A lint finding in generated SQL')",
+            file=sys.stderr,
+        )
+    return checked.returncode
 
 
 if __name__ == "__main__":
