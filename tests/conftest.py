@@ -274,6 +274,7 @@ class Clone:
 
     def add_alembic_revision(self, revision: str, down_revision: str, body: str) -> Path:
         path = self.root / "backend" / "alembic" / "versions" / f"{revision}_test.py"
+        path.parent.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
         path.write_text(
             f'''"""test revision {revision}"""
 import os
@@ -429,7 +430,9 @@ def add_backend_table(clone: Clone, table: str = "fixture_item", revision: str =
     with (models / "__init__.py").open("a") as init:
         init.write(f"from models.{table} import {cls}  # noqa: E402,F401\n")
     down_revision = alembic_head(clone.root)
-    (clone.root / "backend" / "alembic" / "versions" / f"{revision}_{table}.py").write_text(
+    versions = clone.root / "backend" / "alembic" / "versions"
+    versions.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
+    (versions / f"{revision}_{table}.py").write_text(
         FIXTURE_REVISION.format(table=table, revision=revision, down_revision=down_revision)
     )
     return f"api.{table}"
