@@ -30,6 +30,7 @@ from pytest_postgresql import factories
 from sqlalchemy.engine import URL, make_url
 
 from scripts.localcluster import LocalCluster, cluster_root
+from scripts.migration_state import AlembicRevision, alembic_revisions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -280,6 +281,7 @@ class Clone:
 
     def add_alembic_revision(self, revision: str, down_revision: str, body: str) -> Path:
         path = self.root / "backend" / "alembic" / "versions" / f"{revision}_test.py"
+        path.parent.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
         path.write_text(
             f'''"""test revision {revision}"""
 import os
@@ -330,3 +332,127 @@ def clone(tmp_path: Path) -> Iterator[Clone]:
     clone = copy_of_repository(tmp_path / "repo")
     yield clone
     clone.tear_down()
+
+
+# What the repository holds, read at run time: a test of the tooling names none of the
+# app's own migrations or tables, so it passes whatever models and migrations a user has.
+
+
+def alembic_history(root: Path = REPO_ROOT) -> list[AlembicRevision]:
+    """The backend revisions of the checkout at ``root``, oldest first (empty when it has none)."""
+    revisions = {r.revision: r for r in alembic_revisions(root / "backend" / "alembic" / "versions")}
+    heads = set(revisions) - {down for r in revisions.values() for down in r.down_revisions}
+    assert len(heads) <= 1, f"the repository's Alembic history has {len(heads)} heads: {sorted(heads)}"
+    history = []
+    current = next(iter(heads), None)
+    while current:
+        history.insert(0, revisions[current])
+        current = next(iter(revisions[current].down_revisions), None)
+    return history
+
+
+def alembic_head(root: Path = REPO_ROOT) -> str | None:
+    """The newest backend revision of the checkout at ``root``, None when it has none."""
+    history = alembic_history(root)
+    return history[-1].revision if history else None
+
+
+def drizzle_journal(root: Path = REPO_ROOT) -> list[dict]:
+    return json.loads((root / "nextjs" / "drizzle" / "meta" / "_journal.json").read_text())["entries"]
+
+
+def drizzle_tags(root: Path = REPO_ROOT) -> list[str]:
+    """The frontend migrations of the checkout at ``root``, in the journal's order."""
+    return [entry["tag"] for entry in drizzle_journal(root)]
+
+
+def frontend_tables(root: Path = REPO_ROOT) -> set[str]:
+    """The tables the newest Drizzle snapshot describes, as "schema.table"."""
+    newest = sorted((root / "nextjs" / "drizzle" / "meta").glob("*_snapshot.json"))[-1]
+    return set(json.loads(newest.read_text())["tables"])
+
+
+def backend_tables() -> set[str]:
+    """The tables the backend's models declare in the backend's schema, as "schema.table"."""
+    from models import BACKEND_SCHEMA, Base
+
+    return {f"{table.schema}.{table.name}" for table in Base.metadata.tables.values() if table.schema == BACKEND_SCHEMA}
+
+
+def append_drizzle_migration(clone: Clone, name: str, sql: str, *, snapshot: bool = True) -> str:
+    """A frontend migration after the clone's newest one (next index, newer timestamp); its tag."""
+    entries = drizzle_journal(clone.root)
+    tag = f"{len(entries):04d}_{name}"
+    clone.add_drizzle_migration(tag, entries[-1]["when"] + 1000, sql, snapshot=snapshot)
+    return tag
+
+
+FIXTURE_MODEL = '''"""A fixture table, added by a test."""
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.auth import user_table
+from models.base import Base
+
+
+class {cls}(Base):
+    __tablename__ = "{table}"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text, ForeignKey(user_table.c.id, ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+'''
+
+FIXTURE_REVISION = '''"""fixture table {table}"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "{table}",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("user_id", sa.Text(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], name="fk_{table}_user_id_user", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_{table}"),
+        schema="api",
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("{table}", schema="api")
+'''
+
+
+def add_backend_table(clone: Clone, table: str = "fixture_item", revision: str = "f1x7a0000001") -> str:
+    """What a user adds for a new backend table, in the clone: a model and the Alembic revision
+    that creates it on top of the current head. The table is api.TABLE (id, title, and user_id,
+    a foreign key to Better Auth's "user" with ON DELETE CASCADE); returns "api.TABLE"."""
+    models = clone.root / "backend" / "models"
+    cls = "".join(part.title() for part in table.split("_"))
+    (models / f"{table}.py").write_text(FIXTURE_MODEL.format(cls=cls, table=table))
+    with (models / "__init__.py").open("a") as init:
+        init.write(f"from models.{table} import {cls}  # noqa: E402,F401\n")
+    down_revision = alembic_head(clone.root)
+    versions = clone.root / "backend" / "alembic" / "versions"
+    versions.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
+    (versions / f"{revision}_{table}.py").write_text(
+        FIXTURE_REVISION.format(table=table, revision=revision, down_revision=down_revision)
+    )
+    return f"api.{table}"
+
+
+def insert_user(database: Database, user_id: str = "u1") -> None:
+    """A row in Better Auth's "user" table, for a fixture row to refer to."""
+    database.query(
+        """INSERT INTO "user" (id, name, email, updated_at) VALUES (%s, 'Ada', %s, now())""",
+        user_id,
+        f"{user_id}@example.com",
+    )

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import REPO_ROOT, Database, backup_path, run
+from conftest import REPO_ROOT, Clone, Database, add_backend_table, backup_path, insert_user, run
 
 
-def test_backup_then_drop_a_table_then_restore_brings_the_data_back(migrated: Database, new_backups) -> None:
-    migrated.query("""INSERT INTO "user" (id, name, email, updated_at) VALUES ('u1', 'Ada', 'a@example.com', now())""")
-    migrated.query("INSERT INTO api.note (user_id, title) VALUES ('u1', 'precious')")
-    backup = migrated.make("db-backup")
+def test_backup_then_drop_a_table_then_restore_brings_the_data_back(clone: Clone, database: Database) -> None:
+    env = {"DATABASE_URL": database.url_string(), "ENV_FILE": "/dev/null"}
+    table = add_backend_table(clone)
+    assert clone.make("migrate", **env).code == 0
+    insert_user(database, "u1")
+    database.query(f"INSERT INTO {table} (user_id, title) VALUES ('u1', 'precious')")
+    backup = clone.make("db-backup", **env)
     assert backup.code == 0, backup.output
-    dump = backup_path(backup.output)
-    migrated.query("DROP TABLE api.note")
+    dump = clone.root / backup_path(backup.output).relative_to(REPO_ROOT)  # in the clone's backups/
+    database.query(f"DROP TABLE {table}")
 
-    restore = migrated.make("db-restore", f"file={dump.relative_to(REPO_ROOT)}", "yes=1")
+    restore = clone.make("db-restore", f"file={dump.relative_to(clone.root)}", "yes=1", **env)
 
     assert restore.code == 0, restore.output
-    assert migrated.query("SELECT title FROM api.note") == [("precious",)]
+    assert database.query(f"SELECT title FROM {table}") == [("precious",)]
 
 
 def test_restore_removes_what_was_created_after_the_backup(migrated: Database, new_backups) -> None:
@@ -34,7 +37,7 @@ def test_restore_removes_what_was_created_after_the_backup(migrated: Database, n
 
 
 def test_restore_refuses_a_file_that_is_not_a_dump(migrated: Database, tmp_path: Path) -> None:
-    not_a_dump = tmp_path / "notes.txt"
+    not_a_dump = tmp_path / "plain-text.txt"
     not_a_dump.write_text("hello")
     tables = migrated.tables()
 

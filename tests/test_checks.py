@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 
-from conftest import Clone, Database
+from conftest import (
+    Clone,
+    Database,
+    add_backend_table,
+    alembic_head,
+    alembic_history,
+    append_drizzle_migration,
+    drizzle_journal,
+    drizzle_tags,
+)
 
-HEAD = "96c9745930f4"
+HEAD = alembic_head()  # the repository's own, whatever it is (None when it has no revision)
 
 
 def check(clone: Clone, database: Database, target: str = "migrate-check", **env: str):
@@ -42,46 +51,50 @@ def test_multiple_heads_block_make_migrate(clone: Clone, migrated: Database) -> 
     assert {"api.a", "api.b"}.isdisjoint(migrated.tables())
 
 
-def test_drift_between_models_and_a_database_at_head_is_named(clone: Clone, migrated: Database) -> None:
-    migrated.query("ALTER TABLE api.note ADD COLUMN stray text")
+def test_drift_between_models_and_a_database_at_head_is_named(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone, "fixture_item")
+    assert check(clone, database, target="migrate").code == 0
+    database.query(f"ALTER TABLE {table} ADD COLUMN stray text")
 
-    result = check(clone, migrated)
+    result = check(clone, database)
 
     assert "Error 31" in result.output
-    assert "the models differ from the database at head: remove_column note" in result.output
+    assert "the models differ from the database at head: remove_column fixture_item" in result.output
     assert "make migration-backend" in result.output
 
 
 def test_a_drizzle_migration_older_than_the_newest_applied_is_named_and_blocks_migrate(
     clone: Clone, migrated: Database
 ) -> None:
-    clone.add_drizzle_migration(
-        "0001_from_a_branch", clone.first_drizzle_migration_time - 1000, 'CREATE TABLE "late" (id int);'
-    )
+    late = f"{len(drizzle_tags()):04d}_from_a_branch"
+    clone.add_drizzle_migration(late, clone.first_drizzle_migration_time - 1000, 'CREATE TABLE "late" (id int);')
 
     result = check(clone, migrated, target="migrate")
 
     assert "Error 33" in result.output
-    assert "nextjs/drizzle/0001_from_a_branch.sql is older than the newest applied migration" in result.output
+    assert f"nextjs/drizzle/{late}.sql is older than the newest applied migration" in result.output
     assert '"when"' in result.output
     assert "public.late" not in migrated.tables()
 
 
 def test_an_applied_drizzle_migration_that_was_edited_is_named(clone: Clone, migrated: Database) -> None:
-    applied = clone.root / "nextjs" / "drizzle" / "0000_better_auth.sql"
+    first = drizzle_tags()[0]
+    applied = clone.root / "nextjs" / "drizzle" / f"{first}.sql"
     applied.write_text(applied.read_text() + "\n-- edited after it was applied\n")
 
     result = check(clone, migrated)
 
     assert "Error 34" in result.output
-    assert "nextjs/drizzle/0000_better_auth.sql was changed after it was applied" in result.output
+    assert f"nextjs/drizzle/{first}.sql was changed after it was applied" in result.output
 
 
 def test_a_drizzle_snapshot_collision_is_reported_by_drizzle_kit_check(clone: Clone, migrated: Database) -> None:
-    meta = clone.root / "nextjs" / "drizzle" / "meta"
-    snapshot = json.loads((meta / "0000_snapshot.json").read_text())
-    (meta / "0001_snapshot.json").write_text(json.dumps({**snapshot, "id": "11111111-1111-4111-8111-111111111111"}))
-    clone.add_drizzle_migration("0001_parallel", clone.first_drizzle_migration_time + 1000, "SELECT 1;", snapshot=False)
+    # A second snapshot with the same parent as the newest one: what two branches generating at once leave.
+    meta, newest = clone.root / "nextjs" / "drizzle" / "meta", len(drizzle_journal()) - 1
+    snapshot = json.loads((meta / f"{newest:04d}_snapshot.json").read_text())
+    parallel = {**snapshot, "id": "11111111-1111-4111-8111-111111111111"}
+    (meta / f"{newest + 1:04d}_snapshot.json").write_text(json.dumps(parallel))
+    append_drizzle_migration(clone, "parallel", "SELECT 1;", snapshot=False)
 
     result = check(clone, migrated)
 
@@ -105,9 +118,15 @@ def test_status_lists_applied_and_pending_in_order_and_exits_1(clone: Clone, mig
 
     assert result.code == 1, result.output
     lines = result.output.splitlines()
-    assert "  ✓ 0000_better_auth" in lines
-    assert "  ✓ 96c9745930f4  create note table" in lines
-    assert "  · cccc00000003  test revision cccc00000003  pending" in lines
+    listed = [line for line in lines if line.startswith(("  ✓ ", "  · "))]
+    assert listed == [
+        *(f"  ✓ {tag}" for tag in drizzle_tags()),
+        *(
+            f"  ✓ {r.revision}" + (f"  {r.description}" if r.description != r.revision else "")
+            for r in alembic_history()
+        ),
+        "  · cccc00000003  test revision cccc00000003  pending",
+    ]
     assert "Status: 1 migration(s) pending: run make migrate" in lines
 
 
@@ -118,9 +137,9 @@ def test_status_as_json_says_the_same(clone: Clone, migrated: Database) -> None:
     document = json.loads(result.output[result.output.index("{") : result.output.rindex("}") + 1])
 
     assert document["status"] == "pending" and document["exit_code"] == 1
-    assert [m["id"] for m in document["backend"]["applied"]] == [HEAD]
+    assert [m["id"] for m in document["backend"]["applied"]] == [r.revision for r in alembic_history()]
     assert [m["id"] for m in document["backend"]["pending"]] == ["cccc00000003"]
-    assert [m["id"] for m in document["frontend"]["applied"]] == ["0000_better_auth"]
+    assert [m["id"] for m in document["frontend"]["applied"]] == drizzle_tags()
     assert document["problems"] == []
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from conftest import Clone, Database
+from conftest import (
+    Clone,
+    Database,
+    add_backend_table,
+    append_drizzle_migration,
+    backend_tables,
+    frontend_tables,
+    insert_user,
+)
 
-FRONTEND_TABLES = {"public.user", "public.session", "public.account", "public.verification"}
-BACKEND_TABLES = {"api.note"}
+# The repository's own tables, whatever models and migrations it has.
+FRONTEND_TABLES = frontend_tables()
+BACKEND_TABLES = backend_tables()
 BOOKKEEPING = {"drizzle.__drizzle_migrations", "api.alembic_version"}
 
 
@@ -21,10 +30,17 @@ def test_migrate_on_an_empty_database_creates_both_systems_tables(database: Data
     assert database.tables() == FRONTEND_TABLES | BACKEND_TABLES | BOOKKEEPING
 
 
-def test_migrate_runs_the_frontend_before_the_backend(database: Database) -> None:
-    assert database.make("migrate").code == 0
+def migrate(clone: Clone, database: Database, *targets: str, **env: str):
+    """``make TARGETS`` (default: migrate) in the clone, on ``database``."""
+    return clone.make(*(targets or ["migrate"]), DATABASE_URL=database.url_string(), ENV_FILE="/dev/null", **env)
 
-    assert created_in_transaction(database, 'public."user"') < created_in_transaction(database, "api.note")
+
+def test_migrate_runs_the_frontend_before_the_backend(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone)
+
+    assert migrate(clone, database).code == 0
+
+    assert created_in_transaction(database, 'public."user"') < created_in_transaction(database, table)
 
 
 def test_second_migrate_changes_nothing_and_exits_0(migrated: Database) -> None:
@@ -61,72 +77,82 @@ def test_migrate_backend_after_the_frontend_creates_the_backend_tables(database:
     assert database.tables() == FRONTEND_TABLES | BACKEND_TABLES | BOOKKEEPING
 
 
-def test_migrate_backend_before_the_frontend_fails_with_the_database_error(database: Database) -> None:
-    result = database.make("migrate-backend")
+def test_migrate_backend_before_the_frontend_fails_with_the_database_error(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone)  # its foreign key needs the frontend's "user"
+
+    result = migrate(clone, database, "migrate-backend")
 
     assert result.code != 0
     assert 'relation "user" does not exist' in result.output
     assert "Traceback" not in result.output
-    assert "api.note" not in database.tables()
+    assert table not in database.tables()
 
 
-def test_failing_frontend_migration_shows_the_database_error_and_stops(database: Database) -> None:
-    database.query('CREATE TABLE "session" (id text)')  # in the way of the first Drizzle migration
+def test_failing_frontend_migration_shows_the_database_error_and_stops(clone: Clone, database: Database) -> None:
+    failing = append_drizzle_migration(clone, "fixture_in_the_way", 'CREATE TABLE "fixture_in_the_way" (id int);')
+    database.query('CREATE TABLE "fixture_in_the_way" (id text)')  # in the way of the newest Drizzle migration
 
-    result = database.make("migrate")
+    result = migrate(clone, database)
 
     assert result.code != 0
     assert (
-        "nextjs: drizzle-kit migrate failed in nextjs/drizzle/0000_better_auth.sql (exit 1): "
-        'relation "session" already exists'
+        f"nextjs: drizzle-kit migrate failed in nextjs/drizzle/{failing}.sql (exit 1): "
+        'relation "fixture_in_the_way" already exists'
     ) in result.output
     assert "→ backend" not in result.output
-    # The migration ran in one transaction: nothing of it is left, only Drizzle's empty bookkeeping.
-    assert database.tables() == {"public.session", "drizzle.__drizzle_migrations"}
+    # The pending migrations ran in one transaction: nothing of them is left, only Drizzle's empty bookkeeping.
+    assert database.tables() == {"public.fixture_in_the_way", "drizzle.__drizzle_migrations"}
     assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(0,)]
 
 
-def test_rollback_then_migrate_backend_restores_the_same_schema(migrated: Database) -> None:
-    schema_at_head = migrated.schema_dump()
+def test_rollback_then_migrate_backend_restores_the_same_schema(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone)
+    assert migrate(clone, database).code == 0
+    schema_at_head = database.schema_dump()
 
-    rollback = migrated.make("rollback-backend")
+    rollback = migrate(clone, database, "rollback-backend")
     assert rollback.code == 0, rollback.output
-    assert "api.note" not in migrated.tables()
+    assert table not in database.tables()
 
-    upgrade = migrated.make("migrate-backend")
+    upgrade = migrate(clone, database, "migrate-backend")
     assert upgrade.code == 0, upgrade.output
-    assert migrated.schema_dump() == schema_at_head
+    assert database.schema_dump() == schema_at_head
 
 
-def test_rollback_to_base_removes_only_backend_tables(migrated: Database) -> None:
-    result = migrated.make("rollback-backend", "to=base")
+def test_rollback_to_base_removes_only_backend_tables(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone)
+    assert migrate(clone, database).code == 0
+    assert table in database.tables()
+
+    result = migrate(clone, database, "rollback-backend", "to=base")
 
     assert result.code == 0, result.output
-    assert migrated.tables() == FRONTEND_TABLES | {"drizzle.__drizzle_migrations", "api.alembic_version"}
-    assert migrated.query("SELECT count(*) FROM api.alembic_version") == [(0,)]
+    assert database.tables() == FRONTEND_TABLES | {"drizzle.__drizzle_migrations", "api.alembic_version"}
+    assert database.query("SELECT count(*) FROM api.alembic_version") == [(0,)]
 
 
-def test_deleting_a_user_deletes_their_notes(migrated: Database) -> None:
-    migrated.query(
-        """INSERT INTO "user" (id, name, email, updated_at) VALUES ('u1', 'Ada', 'ada@example.com', now())"""
-    )
-    migrated.query("INSERT INTO api.note (user_id, title) VALUES ('u1', 'first')")
+def test_a_backend_foreign_key_to_the_user_table_cascades_across_schemas(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone)
+    assert migrate(clone, database).code == 0
+    insert_user(database, "u1")
+    database.query(f"INSERT INTO {table} (user_id, title) VALUES ('u1', 'first')")
 
-    migrated.query("""DELETE FROM "user" WHERE id = 'u1'""")
+    database.query("""DELETE FROM "user" WHERE id = 'u1'""")
 
-    assert migrated.query("SELECT count(*) FROM api.note") == [(0,)]
+    assert database.query(f"SELECT count(*) FROM {table}") == [(0,)]
 
 
 def test_a_direct_url_given_to_make_wins_over_the_env_files_for_both_tools(clone: Clone, database: Database) -> None:
     in_env_file = Database(database.url.set(database=f"{database.name}_env_file"))
     database.query(f'CREATE DATABASE "{in_env_file.name}"')
     try:
+        table = add_backend_table(clone)
         (clone.root / ".env").write_text(f"DIRECT_DATABASE_URL={in_env_file.url_string()}\n")
 
         result = clone.make("migrate", DIRECT_DATABASE_URL=database.url_string())
 
         assert result.code == 0, result.output
-        assert {"public.user", "api.note"} <= database.tables()
+        assert FRONTEND_TABLES | {table} <= database.tables()
         assert in_env_file.tables() == set()
     finally:
         database.query(f'DROP DATABASE "{in_env_file.name}" WITH (FORCE)')

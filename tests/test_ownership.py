@@ -11,7 +11,16 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import REPO_ROOT, Clone, Database, run
+from conftest import (
+    REPO_ROOT,
+    Clone,
+    Database,
+    add_backend_table,
+    append_drizzle_migration,
+    frontend_tables,
+    insert_user,
+    run,
+)
 from scripts.tools import NODE_BIN
 
 # Every object in the backend's schema, with its definition.
@@ -27,8 +36,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base
 
 
-class Tag(Base):
-    __tablename__ = "tag"
+class FixtureWidget(Base):
+    __tablename__ = "fixture_widget"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
@@ -43,9 +52,9 @@ def autogenerate_in_copy(database: Database, tmp_path: Path, extra_model: str | 
     backend = tmp_path / "backend"
     shutil.copytree(REPO_ROOT / "backend", backend, ignore=shutil.ignore_patterns("__pycache__"))
     if extra_model:
-        (backend / "models" / "tag.py").write_text(extra_model)
+        (backend / "models" / "fixture_widget.py").write_text(extra_model)
         with (backend / "models" / "__init__.py").open("a") as init:
-            init.write("from models.tag import Tag  # noqa: E402,F401\n")
+            init.write("from models.fixture_widget import FixtureWidget  # noqa: E402,F401\n")
     before = set((backend / "alembic" / "versions").glob("*.py"))
     result = run(
         ["uv", "run", "--frozen", "--project", str(REPO_ROOT), "alembic", "revision", "--autogenerate", "-m", "change"],
@@ -79,7 +88,7 @@ def test_a_new_backend_model_yields_exactly_its_own_create_table(migrated: Datab
     code, output, operations = autogenerate_in_copy(migrated, tmp_path, extra_model=NEW_MODEL)
 
     assert code == 0, output
-    assert operations == ["op.create_table('tag'"]
+    assert operations == ["op.create_table('fixture_widget'"]
 
 
 def test_a_backend_table_whose_model_was_deleted_is_proposed_for_drop(migrated: Database) -> None:
@@ -102,20 +111,23 @@ def test_tables_outside_the_backend_schema_are_never_proposed(migrated: Database
     assert result.code == 0, result.output
 
 
-def test_drizzle_migrations_leave_the_backend_schema_alone(clone: Clone, migrated: Database) -> None:
-    clone.add_drizzle_migration(
-        "0001_user_role", clone.first_drizzle_migration_time + 1000, 'ALTER TABLE "user" ADD COLUMN "role" text;'
-    )
-    migrated.query("INSERT INTO \"user\" (id, name, email, updated_at) VALUES ('u1', 'Ada', 'a@example.com', now())")
-    migrated.query("INSERT INTO api.note (user_id, title) VALUES ('u1', 'kept')")
-    backend_before = migrated.query(BACKEND_SCHEMA_OBJECTS)
+def test_drizzle_migrations_leave_the_backend_schema_alone(clone: Clone, database: Database) -> None:
+    env = {"DATABASE_URL": database.url_string(), "ENV_FILE": "/dev/null"}
+    table = add_backend_table(clone)
+    assert clone.make("migrate", **env).code == 0
+    append_drizzle_migration(clone, "user_fixture_role", 'ALTER TABLE "user" ADD COLUMN "fixture_role" text;')
+    insert_user(database, "u1")
+    database.query(f"INSERT INTO {table} (user_id, title) VALUES ('u1', 'kept')")
+    backend_before = database.query(BACKEND_SCHEMA_OBJECTS)
 
-    result = clone.make("migrate-frontend", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
+    result = clone.make("migrate-frontend", **env)
 
     assert result.code == 0, result.output
-    assert migrated.query("SELECT count(*) FROM information_schema.columns WHERE column_name = 'role'") == [(1,)]
-    assert migrated.query(BACKEND_SCHEMA_OBJECTS) == backend_before
-    assert migrated.query("SELECT title FROM api.note") == [("kept",)]
+    assert database.query("SELECT count(*) FROM information_schema.columns WHERE column_name = 'fixture_role'") == [
+        (1,)
+    ]
+    assert database.query(BACKEND_SCHEMA_OBJECTS) == backend_before
+    assert database.query(f"SELECT title FROM {table}") == [("kept",)]
 
 
 def test_drizzle_introspection_sees_only_the_frontend_tables(migrated: Database, tmp_path: Path) -> None:
@@ -136,4 +148,4 @@ def test_drizzle_introspection_sees_only_the_frontend_tables(migrated: Database,
 
     assert result.code == 0, result.output
     pulled = (tmp_path / "pulled" / "schema.ts").read_text()
-    assert set(re.findall(r'pgTable\("(\w+)"', pulled)) == {"user", "session", "account", "verification"}
+    assert {f"public.{name}" for name in re.findall(r'pgTable\("(\w+)"', pulled)} == frontend_tables()

@@ -17,13 +17,22 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import REPO_ROOT, SERVER, Database, concurrent_make, free_port, run
-from scripts.migration_state import alembic_revisions
+from conftest import (
+    REPO_ROOT,
+    SERVER,
+    Database,
+    alembic_head,
+    backend_tables,
+    concurrent_make,
+    drizzle_tags,
+    free_port,
+    frontend_tables,
+    run,
+)
 from scripts.tools import NODE_BIN
 
 RUNS = 8
-REVISIONS = alembic_revisions()
-HEAD = ({r.revision for r in REVISIONS} - {down for r in REVISIONS for down in r.down_revisions}).pop()
+HEAD = alembic_head()
 
 
 @dataclass(frozen=True)
@@ -102,9 +111,10 @@ def test_with_a_direct_url_eight_concurrent_runs_beside_the_pooler_apply_each_mi
 
     outputs = [output for _, output in runs]
     assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(outputs)
-    assert sum("Running upgrade " in output for output in outputs) == 1, "\n\n".join(outputs)
-    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(1,)]
-    assert database.query("SELECT version_num FROM api.alembic_version") == [(HEAD,)]
+    # Alembic logs "Running upgrade" once per revision it applies: one run applied them all.
+    assert sum("Running upgrade " in output for output in outputs) == (1 if HEAD else 0), "\n\n".join(outputs)
+    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(len(drizzle_tags()),)]
+    assert database.query("SELECT version_num FROM api.alembic_version") == ([(HEAD,)] if HEAD else [])
     # Not one connection went through the pooler: every run used the direct URL.
     assert pooler.logins(database.name) == 0
 
@@ -123,5 +133,5 @@ def test_the_raw_tools_migrate_through_direct_database_url_too(database: Databas
     )
 
     assert drizzle.code == 0 and alembic.code == 0, drizzle.output + alembic.output
-    assert {"public.user", "api.note"} <= database.tables()
+    assert frontend_tables() | backend_tables() <= database.tables()
     assert pooler.logins(database.name) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -31,12 +32,38 @@ def answers(url: str) -> bool:
         return False
 
 
-def application_names_after_a_request(database: Database, notes_url: str, secret: str) -> set[str]:
-    """The application_name of every connection to the database, after an API request that reads it."""
-    request = urllib.request.Request(notes_url, headers={"cookie": session_cookie("no-such-token", secret)})
-    with pytest.raises(urllib.error.HTTPError) as refused:  # signed, but no such session in the table
-        urllib.request.urlopen(request, timeout=10)
-    assert refused.value.code == 401
+def session_checking_api_paths() -> list[str]:
+    """The API's GET routes without path parameters that check the caller's session, whatever
+    the app's own routes are: each one reads Better Auth's session table."""
+    from fastapi.routing import APIRoute
+
+    from app.auth import current_user_id
+    from app.main import app
+
+    def checks_the_session(dependant) -> bool:
+        return dependant.call is current_user_id or any(map(checks_the_session, dependant.dependencies))
+
+    return [
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        and "GET" in route.methods
+        and not route.dependant.path_params
+        and checks_the_session(route.dependant)
+    ]
+
+
+def application_names_after_requests(database: Database, backend: str, frontend: str, secret: str) -> set[str]:
+    """The application_name of every connection to the database, after requests that read it: each
+    API route that checks the session, and Better Auth's own session route in the Next.js app."""
+    cookie = {"cookie": session_cookie("no-such-token", secret)}  # signed, but no such session in the table
+    for path in session_checking_api_paths():
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(backend + path, headers=cookie), timeout=10)
+        assert refused.value.code == 401, path
+    request = urllib.request.Request(frontend + "/api/auth/get-session", headers=cookie)
+    with urllib.request.urlopen(request, timeout=180) as response:  # compiled on the first request
+        assert response.status == 200 and json.load(response) is None
     rows = database.query(
         "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
@@ -70,8 +97,11 @@ def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) 
         while not (answers(f"http://127.0.0.1:{backend_port}/docs") and answers(f"http://127.0.0.1:{frontend_port}/")):
             assert dev.poll() is None and time.monotonic() < deadline, "make dev did not serve both apps"
             time.sleep(1)
-        names = application_names_after_a_request(
-            migrated, f"http://127.0.0.1:{backend_port}/notes", env["BETTER_AUTH_SECRET"]
+        names = application_names_after_requests(
+            migrated,
+            f"http://127.0.0.1:{backend_port}",
+            f"http://127.0.0.1:{frontend_port}",
+            env["BETTER_AUTH_SECRET"],
         )
     finally:
         os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
