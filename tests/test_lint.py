@@ -30,19 +30,53 @@ def test_an_index_built_without_concurrently_on_an_existing_table_fails_make_lin
     assert f"{tag}.sql" in result.output
 
 
-def test_an_alembic_revision_building_an_index_without_concurrently_fails_make_lint(clone: Clone) -> None:
-    # Two revisions on top of the head: squawk sees every revision but the very first one, and
-    # the second builds an index on a table that existed before any of them (Better Auth's "user").
-    clone.add_alembic_revision("b1a2c3d4e5f5", alembic_head(clone.root), "    pass")
-    clone.add_alembic_revision(
-        "b1a2c3d4e5f6", "b1a2c3d4e5f5", '    op.create_index("user_name_idx", "user", ["name"], schema="public")'
-    )
+INDEX_ON_USER = '    op.create_index("user_name_idx", "user", ["name"], schema="public")'
+
+
+def test_an_alembic_revision_building_an_index_without_concurrently_fails_make_lint_naming_it(clone: Clone) -> None:
+    # Better Auth's "user" existed before the revision: building an index blocks its writes.
+    revision = clone.add_alembic_revision("b1a2c3d4e5f6", alembic_head(clone.root), INDEX_ON_USER)
 
     result = clone.make("lint")
 
     assert result.code != 0
     assert "require-concurrent-index-creation" in result.output
-    assert "alembic-revisions.sql" in result.output
+    assert f"{revision.relative_to(clone.root)}.sql" in result.output
+
+
+def test_an_alembic_revision_acknowledging_its_finding_passes_make_lint(clone: Clone) -> None:
+    revision = clone.add_alembic_revision("b1a2c3d4e5f6", alembic_head(clone.root), INDEX_ON_USER)
+    revision.write_text(revision.read_text() + "\n# squawk-ignore-file require-concurrent-index-creation\n")
+
+    result = clone.make("lint")
+
+    assert result.code == 0, result.output
+
+
+def test_a_drizzle_migration_acknowledging_its_finding_passes_make_lint(clone: Clone) -> None:
+    acknowledged = '-- squawk-ignore require-concurrent-index-creation\nCREATE INDEX "user_idx" ON "user" ("name");'
+    append_drizzle_migration(clone, "user_name_index", acknowledged)
+
+    result = clone.make("lint")
+
+    assert result.code == 0, result.output
+
+
+def test_a_table_created_with_its_key_and_index_in_one_migration_passes_make_lint(clone: Clone) -> None:
+    # Both tools run a migration in a transaction: the new table is locked from no one.
+    new_table = (
+        'CREATE TABLE "fixture_project" ("id" text PRIMARY KEY NOT NULL, "owner_id" text NOT NULL);\n'
+        "--> statement-breakpoint\n"
+        'ALTER TABLE "fixture_project" ADD CONSTRAINT "fixture_project_owner_id_user_id_fk" FOREIGN KEY ("owner_id") '
+        'REFERENCES "public"."user"("id") ON DELETE cascade ON UPDATE no action;\n'
+        "--> statement-breakpoint\n"
+        'CREATE INDEX "fixture_project_owner_idx" ON "fixture_project" ("owner_id");'
+    )
+    append_drizzle_migration(clone, "fixture_project", new_table)
+
+    result = clone.make("lint")
+
+    assert result.code == 0, result.output
 
 
 def test_pre_commit_passes_the_template_and_rewrites_no_file(clone: Clone, tmp_path: Path) -> None:
