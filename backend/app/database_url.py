@@ -25,6 +25,7 @@ LIBPQ_PARAMETERS = frozenset(
     service target_session_attrs load_balance_hosts""".split()
 )
 HOST_NAME = re.compile(r"^[\w.\-:%]+$")  # names, IPv4, and IPv6 with an optional zone
+PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class InvalidDatabaseUrl(ValueError):
@@ -58,8 +59,10 @@ def parse(raw: str) -> URL:
         )
     unknown = sorted(set(url.query) - LIBPQ_PARAMETERS)
     if unknown:
+        # Only a name that looks like one is shown: in a mangled URL, the "name" may hold the password.
+        name = repr(unknown[0][:30]) if PARAMETER_NAME.match(unknown[0]) else "(not shown)"
         raise InvalidDatabaseUrl(
-            f"its query parameter {unknown[0][:30]!r} is not a PostgreSQL connection parameter "
+            f"its query parameter {name} is not a PostgreSQL connection parameter "
             "(Prisma's ?schema= has no meaning here: remove it)"
         )
     if not (url.host or url.query.get("host")):
