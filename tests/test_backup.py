@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, Database, backup_path, run
+
+# Only in `make test-all`: pg_dump and pg_restore around make migrate, test after test.
+pytestmark = pytest.mark.full
 
 
 def test_backup_then_drop_a_table_then_restore_brings_the_data_back(migrated: Database, new_backups) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import Clone, Database
+
+# Only in `make test-all`: every migrate-check problem in a copy of the repository.
+pytestmark = pytest.mark.full
 
 HEAD = "96c9745930f4"
 

@@ -8,6 +8,9 @@ import pytest
 from conftest import Clone, Database, concurrent_make
 from scripts.lock import LOCK_KEY
 
+# Only in `make test-all`: concurrent make migrate runs and held locks.
+pytestmark = pytest.mark.full
+
 RUNS = 8
 
 

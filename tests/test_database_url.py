@@ -42,6 +42,7 @@ def test_an_error_never_contains_the_password() -> None:
     assert "hunter2" not in str(error.value)
 
 
+@pytest.mark.full  # one make migrate per form
 @pytest.mark.parametrize("form", FORMS)
 def test_make_migrate_works_with_every_form_and_a_percent_encoded_password(
     database: Database, role: tuple[str, str], form: str

@@ -8,6 +8,9 @@ import pytest
 from conftest import Clone, Database
 from scripts.lock import LOCK_KEY
 
+# Only in `make test-all`: make migrate again and again, in copies of the repository.
+pytestmark = pytest.mark.full
+
 HEAD = "96c9745930f4"
 FAST_ANSWER = "✓ up to date: frontend at 0000_better_auth, backend at 96c9745930f4"
 FULL_RUN = "→ nextjs: drizzle-kit migrate"

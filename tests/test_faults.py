@@ -6,7 +6,12 @@ import os
 import signal
 import time
 
+import pytest
+
 from conftest import Clone, Database
+
+# Only in `make test-all`: migrations killed mid-run and databases stopped under them.
+pytestmark = pytest.mark.full
 
 HEAD = "96c9745930f4"
 # A migration that creates a table, then sleeps inside its transaction.

@@ -6,7 +6,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import Clone
+
+# Only in `make test-all`: make lint and pre-commit over the whole template.
+pytestmark = pytest.mark.full
 
 
 def test_the_template_passes_make_lint(clone: Clone) -> None:

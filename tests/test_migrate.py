@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import Clone, Database
+
+# Only in `make test-all`: make migrate end to end, test after test.
+pytestmark = pytest.mark.full
 
 FRONTEND_TABLES = {"public.user", "public.session", "public.account", "public.verification"}
 BACKEND_TABLES = {"api.note"}

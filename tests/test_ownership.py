@@ -11,8 +11,13 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, Clone, Database, run
 from scripts.tools import NODE_BIN
+
+# Only in `make test-all`: autogenerate and drizzle-kit against migrated databases, in copies of the repository.
+pytestmark = pytest.mark.full
 
 # Every object in the backend's schema, with its definition.
 BACKEND_SCHEMA_OBJECTS = """

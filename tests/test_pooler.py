@@ -21,6 +21,9 @@ from conftest import REPO_ROOT, SERVER, Database, concurrent_make, free_port, ru
 from scripts.migration_state import alembic_revisions
 from scripts.tools import NODE_BIN
 
+# Only in `make test-all`: a real PgBouncer in front of the test server.
+pytestmark = pytest.mark.full
+
 RUNS = 8
 REVISIONS = alembic_revisions()
 HEAD = ({r.revision for r in REVISIONS} - {down for r in REVISIONS for down in r.down_revisions}).pop()

@@ -43,6 +43,7 @@ def application_names_after_a_request(database: Database, notes_url: str, secret
     return {name for (name,) in rows}
 
 
+@pytest.mark.full  # starts both apps (Node and uvicorn) on a migrated database
 def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) -> None:
     backend_port, frontend_port = free_port(), free_port()
     env = {
