@@ -133,15 +133,22 @@ def test_docker_compose_accepts_the_file() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_ci_workflow_runs_lint_migrate_check_and_test_against_a_postgres_service() -> None:
+def test_the_ci_workflow_runs_lint_migrate_check_and_every_test_against_a_postgres_service() -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     job = workflow["jobs"]["check"]
     commands = "\n".join(step.get("run", "") for step in job["steps"])
 
     assert {"pull_request", "push"} <= set(workflow[True])  # YAML reads the key `on` as true
     assert job["services"]["postgres"]["image"].startswith("postgres:")
-    for command in ("make install", "make lint", "make migrate-check", "make test"):
+    for command in ("make install", "make lint", "make migrate-check", "make test-all"):
         assert command in commands, command
+
+
+def test_the_ci_script_runs_every_tier() -> None:
+    commands = [line.strip() for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()]
+
+    assert "make test-all" in commands
+    assert "make test" not in commands  # the inner loop alone would leave the full tier out
 
 
 def test_the_ci_workflow_installs_every_server_the_test_suite_starts() -> None:
