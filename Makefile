@@ -33,7 +33,8 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore test bench dev build lint fmt require-tools
+	preflight db-up db-down db-status db-shell db-backup db-restore test test-all bench bench-tests dev build lint fmt \
+	require-tools
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
@@ -144,13 +145,24 @@ build: $(NODE_MODULES) ## Build the frontend for production (next build)
 
 # ---- Tests --------------------------------------------------------------------
 
-test: export DATABASE_URL = $(TEST_DATABASE_URL)
-test: export DB_BACKEND = local
-test: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
-test: $(NODE_MODULES) ## Run the whole test suite against its own local PostgreSQL
+# Two tiers (docs/development.md#tests). Tests marked `full` (slow ones, and those that need
+# Chromium, PgBouncer or TLS) run only in test-all. PYTEST_ARGS come last, so that their own
+# -m replaces the tier's.
+test test-all: export DATABASE_URL = $(TEST_DATABASE_URL)
+test test-all: export DB_BACKEND = local
+test test-all: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+
+test: $(NODE_MODULES) ## The inner loop, about a minute: the app's tests, migration histories, fast unit tests
+	$(PY) -m scripts.dbserver up
+	$(UV) run --frozen pytest -m "not full" $(PYTEST_ARGS)
+
+test-all: $(NODE_MODULES) ## Every test (CI runs this): also the browser, PgBouncer, TLS, concurrency, faults
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
 	$(UV) sync --frozen --compile-bytecode --quiet
 	$(PY) -m bench.run
+
+bench-tests: $(NODE_MODULES) ## Time make test: with its PostgreSQL stopped first (cold), then running (warm)
+	$(PY) -m bench.test_suite

@@ -17,20 +17,30 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from dotenv import dotenv_values
 from psycopg import sql
 from pytest_postgresql import factories
+from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import URL, make_url
 
 from scripts.localcluster import LocalCluster, cluster_root
 from scripts.migration_state import AlembicRevision, alembic_revisions
+from scripts.tools import NODE_BIN
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -456,3 +466,171 @@ def insert_user(database: Database, user_id: str = "u1") -> None:
         user_id,
         f"{user_id}@example.com",
     )
+
+
+# ---- Shared with the app's own tests (backend/tests, nextjs/e2e) and the tiers ----------
+
+# The two migration systems, as systems.env declares them (folders, schemas, bookkeeping).
+SYSTEMS: dict[str, str] = {k: v for k, v in dotenv_values(REPO_ROOT / "systems.env").items() if v is not None}
+BETTER_AUTH_SECRET = "test-only-better-auth-secret-0123456789"
+
+
+@contextmanager
+def database_of_its_own(purpose: str) -> Iterator[Database]:
+    """An empty database on the test server for longer than one test (a module, a session), then dropped.
+
+    pytest-postgresql's `postgresql` fixture is function-scoped: fixtures of a wider scope
+    make their database with its janitor directly.
+    """
+    name = f"{purpose}_{uuid.uuid4().hex[:8]}"
+    with DatabaseJanitor(
+        user=SERVER.username, host=SERVER.host, port=SERVER.port, password=SERVER.password, dbname=name
+    ):
+        yield Database(SERVER.set(database=name))
+
+
+@contextmanager
+def migrated_database_of_its_own(purpose: str) -> Iterator[Database]:
+    """A database of its own, brought to head by one `make migrate`."""
+    with database_of_its_own(purpose) as database:
+        result = database.make("migrate")
+        assert result.code == 0, result.output
+        yield database
+
+
+@pytest.fixture(scope="session")
+def migrated_once() -> Iterator[Database]:
+    """One database brought to head by `make migrate`, for the whole session: for tests that only read it."""
+    with migrated_database_of_its_own("migrated_once") as database:
+        yield database
+
+
+@dataclass(frozen=True)
+class User:
+    """A Better Auth user: its id, and the session cookie its sign-up set."""
+
+    email: str
+    id: str
+    cookie: str
+
+    @property
+    def signed_token(self) -> str:
+        """The cookie's value: the session token and its signature, as a Bearer token carries it."""
+        return urllib.parse.unquote(self.cookie.split("=", 1)[1])
+
+    @property
+    def token(self) -> str:
+        return self.signed_token.rpartition(".")[0]
+
+
+def sign_up(database: Database, *emails: str) -> list[User]:
+    """New users, signed up through Better Auth's own API (tests/support/create-user.mts), at once."""
+    env = {
+        **os.environ,
+        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
+        "BETTER_AUTH_SECRET": BETTER_AUTH_SECRET,
+        "BETTER_AUTH_URL": "http://localhost:3000",
+        "DATABASE_URL": database.url_string(drivername="postgresql"),
+    }
+    script = REPO_ROOT / "tests" / "support" / "create-user.mts"
+    started = [
+        subprocess.Popen(
+            [str(NODE_BIN / "tsx"), str(script), email, "correct horse battery", email.split("@")[0].title()],
+            cwd=REPO_ROOT / SYSTEMS["FRONTEND_DIR"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for email in emails
+    ]
+    users = []
+    for email, process in zip(emails, started, strict=True):
+        output = process.communicate(timeout=120)[0]
+        assert process.returncode == 0, output
+        created = json.loads(output.strip().splitlines()[-1])
+        assert created["status"] == 200 and created["cookie"].startswith("better-auth.session_token="), output
+        users.append(User(email, created["userId"], created["cookie"]))
+    return users
+
+
+# Debian's package here; CHROMIUM_PATH elsewhere (the GitHub workflow uses Playwright's own build).
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+# As the machine's probe ran Chromium here: no sandbox as root, nothing reaching out to the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{url} never answered")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def web_app(migrated: Database) -> Iterator[str]:
+    """The frontend's URL (a production build, `next start`), with the API behind it, both on the test's database."""
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("no Chromium on this machine: apt-get install chromium")
+    frontend_dir = REPO_ROOT / SYSTEMS["FRONTEND_DIR"]
+    backend_port, frontend_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "ENV_FILE": "/dev/null",
+        "DATABASE_URL": migrated.url_string(drivername="postgresql"),
+        "BETTER_AUTH_SECRET": BETTER_AUTH_SECRET,
+        "BETTER_AUTH_URL": f"http://localhost:{frontend_port}",
+        "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
+        "NEXT_TELEMETRY_DISABLED": "1",
+        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+    # next.config.ts's rewrites are fixed at build time: the build knows this test's API port.
+    build = subprocess.run(["next", "build"], cwd=frontend_dir, env=env, capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    backend = start_api(backend_port, env)
+    frontend = subprocess.Popen(
+        ["next", "start", "--hostname", "127.0.0.1", "--port", str(frontend_port)],
+        cwd=frontend_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{backend_port}/health", backend)
+        wait_for(f"http://127.0.0.1:{frontend_port}/", frontend)
+        yield f"http://localhost:{frontend_port}"
+    finally:
+        for server in (frontend, backend):
+            server.terminate()
+            server.wait(timeout=30)
+
+
+@pytest.fixture
+def browser_page(web_app: str) -> Iterator[Page]:
+    """A page of Chromium (Playwright), patient as a loaded CI machine needs."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        expect.set_options(timeout=30_000)
+        yield page
+        browser.close()

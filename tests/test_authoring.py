@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, Database, run
+
+# Only in `make test-all`: the generators in copies of the repository, each with make migrate.
+pytestmark = pytest.mark.full
 
 NEXTJS = REPO_ROOT / "nextjs"
 

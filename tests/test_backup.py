@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, Clone, Database, add_backend_table, backup_path, insert_user, run
+
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
 
 
 def test_backup_then_drop_a_table_then_restore_brings_the_data_back(clone: Clone, database: Database) -> None:

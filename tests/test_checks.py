@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import (
     Clone,
     Database,
@@ -14,6 +16,9 @@ from conftest import (
     drizzle_journal,
     drizzle_tags,
 )
+
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
 
 HEAD = alembic_head()  # the repository's own, whatever it is (None when it has no revision)
 

@@ -16,6 +16,9 @@ from conftest import (
 )
 from scripts.lock import LOCK_KEY
 
+# Only in `make test-all`: concurrent make migrate runs and held locks.
+pytestmark = pytest.mark.full
+
 RUNS = 8
 
 

@@ -183,6 +183,7 @@ def test_what_the_tools_get_means_to_libpq_exactly_what_was_written(
     assert all(value == "***" for value in re.findall(r"[?&]password=([^&]*)", shown))
 
 
+@pytest.mark.full  # one make migrate per form
 @pytest.mark.parametrize("form", FORMS)
 def test_make_migrate_works_with_every_form_and_a_percent_encoded_password(
     database: Database, role: tuple[str, str], form: str

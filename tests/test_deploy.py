@@ -17,6 +17,9 @@ import yaml
 from conftest import REPO_ROOT
 from scripts.backup import BACKUP_DIR
 
+# Only in `make test-all`: deploy validation: every manifest against several Kubernetes schemas.
+pytestmark = pytest.mark.full
+
 DEPLOY = REPO_ROOT / "deploy"
 MANIFESTS = sorted(path for path in DEPLOY.rglob("*") if path.suffix in (".yaml", ".yml"))
 DOCS = (REPO_ROOT / "docs" / "deployment.md").read_text()

@@ -8,6 +8,9 @@ import pytest
 from conftest import Clone, Database, add_backend_table, alembic_head, drizzle_tags
 from scripts.lock import LOCK_KEY
 
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
+
 # The fast path's answer starts so, and nothing else prints it: a run without it did not answer fast.
 FAST = "✓ up to date:"
 FULL_RUN = "→ nextjs: drizzle-kit migrate"

@@ -6,7 +6,12 @@ import os
 import signal
 import time
 
+import pytest
+
 from conftest import Clone, Database, add_backend_table, alembic_head, backend_tables, frontend_tables
+
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
 
 # A migration that creates a table, then sleeps inside its transaction.
 SLOW_MIGRATION = """\

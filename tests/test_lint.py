@@ -6,7 +6,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import Clone, alembic_head, append_drizzle_migration
+
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
 
 
 def test_the_template_passes_make_lint(clone: Clone) -> None:

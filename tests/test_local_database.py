@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from conftest import Clone
+
+# Only in `make test-all`: the quick start in copies of the repository, each starting its own cluster.
+pytestmark = pytest.mark.full
 
 
 def listening(port: int) -> bool:

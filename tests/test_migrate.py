@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import (
     Clone,
     Database,
@@ -11,6 +13,9 @@ from conftest import (
     frontend_tables,
     insert_user,
 )
+
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
 
 # The repository's own tables, whatever models and migrations it has.
 FRONTEND_TABLES = frontend_tables()

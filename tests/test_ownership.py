@@ -35,6 +35,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
+
 
 class FixtureWidget(Base):
     __tablename__ = "fixture_widget"

@@ -31,6 +31,9 @@ from conftest import (
 )
 from scripts.tools import NODE_BIN
 
+# Only in `make test-all`: a real PgBouncer in front of the test server.
+pytestmark = pytest.mark.full
+
 RUNS = 8
 HEAD = alembic_head()
 

@@ -115,6 +115,7 @@ def test_a_failure_of_the_direct_url_names_direct_database_url(database: Databas
     assert_clean(result)
 
 
+@pytest.mark.full  # in a copy of the repository
 def test_a_direct_url_alone_is_the_configuration_and_no_local_database_is_started(
     clone: Clone, database: Database
 ) -> None:

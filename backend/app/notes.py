@@ -1,0 +1,62 @@
+"""The sample: notes of the signed-in user. Removing the sample is deleting this file,
+models/note.py (and its import in models/__init__.py), nextjs/app/notes/, the /api/notes
+rewrites, backend/tests/test_notes.py, nextjs/e2e/test_notes.py, and the include line in
+app/main.py; then `make migration-backend m="drop note"`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth import current_user_id
+from app.db import get_session
+from models import Note
+
+router = APIRouter(prefix="/notes", tags=["notes"])
+
+UserId = Annotated[str, Depends(current_user_id)]
+Db = Annotated[Session, Depends(get_session)]
+
+
+class NoteIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=10_000)
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    body: str
+    created_at: datetime
+
+
+@router.get("")
+def list_notes(user_id: UserId, db: Db) -> list[NoteOut]:
+    notes = db.scalars(select(Note).where(Note.user_id == user_id).order_by(Note.created_at.desc(), Note.id.desc()))
+    return [NoteOut.model_validate(note) for note in notes]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_note(note: NoteIn, user_id: UserId, db: Db) -> NoteOut:
+    created = Note(user_id=user_id, title=note.title, body=note.body)
+    db.add(created)
+    db.commit()
+    db.refresh(created)
+    return NoteOut.model_validate(created)
+
+
+@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_note(note_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user_id: UserId, db: Db) -> None:
+    note = db.get(Note, note_id)
+    # Another user's note answers as a missing one: its existence is not disclosed.
+    if note is None or note.user_id != user_id:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such note")
+    db.delete(note)
+    db.commit()

@@ -1,0 +1,100 @@
+"""The notes sample's API: each signed-in user writes, lists and deletes their own notes.
+
+Delete this file with the sample (app/notes.py, models/note.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, func, select, text
+
+from app.main import app
+from conftest import User
+from models import Note
+
+
+@pytest.fixture
+def client(serve: Callable[[FastAPI], TestClient]) -> TestClient:
+    return serve(app)
+
+
+def write(client: TestClient, user: User, title: str, body: str = "") -> dict:
+    response = client.post("/notes", json={"title": title, "body": body}, headers={"cookie": user.cookie})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def listed(client: TestClient, user: User) -> list[dict]:
+    response = client.get("/notes", headers={"cookie": user.cookie})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_notes_need_a_signed_in_user(client: TestClient) -> None:
+    assert client.get("/notes").status_code == 401
+    assert client.post("/notes", json={"title": "anonymous"}).status_code == 401
+    assert client.delete("/notes/1").status_code == 401
+
+
+def test_a_signed_in_user_creates_and_lists_notes(client: TestClient, users: tuple[User, User]) -> None:
+    ada, _ = users
+
+    created = write(client, ada, "first", "hello")
+
+    assert (created["title"], created["body"]) == ("first", "hello")
+    assert listed(client, ada) == [created]
+
+
+def test_the_newest_note_is_listed_first(client: TestClient, users: tuple[User, User]) -> None:
+    ada, _ = users
+    older, newer = write(client, ada, "older"), write(client, ada, "newer")
+
+    assert listed(client, ada) == [newer, older]
+
+
+def test_a_note_without_a_title_is_refused(client: TestClient, users: tuple[User, User]) -> None:
+    ada, _ = users
+
+    response = client.post("/notes", json={"title": ""}, headers={"cookie": ada.cookie})
+
+    assert response.status_code == 422
+
+
+def test_a_user_never_sees_or_deletes_another_users_notes(client: TestClient, users: tuple[User, User]) -> None:
+    ada, bob = users
+    note = write(client, ada, "private")
+
+    assert listed(client, bob) == []
+    assert client.delete(f"/notes/{note['id']}", headers={"cookie": bob.cookie}).status_code == 404
+    assert listed(client, ada) == [note]
+
+
+def test_a_user_deletes_their_own_note(client: TestClient, users: tuple[User, User]) -> None:
+    ada, _ = users
+    note = write(client, ada, "temporary")
+
+    assert client.delete(f"/notes/{note['id']}", headers={"cookie": ada.cookie}).status_code == 204
+    assert listed(client, ada) == []
+
+
+def test_deleting_a_better_auth_user_deletes_their_notes(
+    client: TestClient, connection: Connection, users: tuple[User, User]
+) -> None:
+    ada, _ = users
+    write(client, ada, "goes with its user")
+    notes = select(func.count()).select_from(Note).where(Note.user_id == ada.id)
+    assert connection.scalar(notes) == 1
+
+    connection.execute(text('DELETE FROM "user" WHERE id = :id'), {"id": ada.id})
+
+    assert connection.scalar(notes) == 0
+
+
+def test_the_notes_endpoints_are_in_the_openapi_description(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    assert {"/notes", "/notes/{note_id}"} <= set(paths)
