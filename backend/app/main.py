@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app import notes
+from app import notes  # the sample
 
 app = FastAPI(title="Backend API", description="The Python API beside the Next.js app, for its signed-in users.")
 
@@ -14,4 +14,4 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-app.include_router(notes.router)  # the sample: remove with app/notes.py
+app.include_router(notes.router)  # the sample

@@ -5,6 +5,12 @@ import { useEffect } from "react";
 
 import { authClient } from "../../lib/auth-client";
 
+// The app's pages, linked from here.
+const PAGES: { href: string; label: string }[] = [
+  // Your pages here, e.g. { href: "/projects", label: "Projects" },
+  { href: "/notes", label: "Notes" }, // the sample
+];
+
 // Where a person lands after signing in: the template's own page, which stays when the sample goes.
 export default function AccountPage() {
   const router = useRouter();
@@ -26,9 +32,11 @@ export default function AccountPage() {
       <p>{session.user.email}</p>
       <nav aria-label="Pages">
         <ul>
-          <li>
-            <a href="/notes">Notes (the sample)</a>
-          </li>
+          {PAGES.map((page) => (
+            <li key={page.href}>
+              <a href={page.href}>{page.label}</a>
+            </li>
+          ))}
         </ul>
       </nav>
       <button type="button" className="link" onClick={signOut}>
