@@ -253,7 +253,9 @@ class Clone:
 
     def popen(self, *targets: str, command: list[str] | None = None, **env: str) -> subprocess.Popen[str]:
         # Nothing of this suite's own run leaks in: a `make test` in the copy starts its own server.
+        # and no variable given to the outer make (MAKEFLAGS carries them, PYTEST_ARGS among them).
         unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND", "TEST_DATABASE_URL", "TEST_PORT")
+        unset += ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS", "VIRTUAL_ENV")
         environment = {k: v for k, v in os.environ.items() if k not in unset}
         return subprocess.Popen(
             [*(command or ["make", "--no-print-directory"]), *targets],
