@@ -11,6 +11,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import (
     REPO_ROOT,
     Clone,
@@ -23,6 +25,9 @@ from conftest import (
 )
 from scripts.tools import NODE_BIN
 
+# Tooling behaviour on copies of the repository: the full tier (make test-all).
+pytestmark = pytest.mark.full
+
 # Every object in the backend's schema, with its definition.
 BACKEND_SCHEMA_OBJECTS = """
 SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod)
@@ -34,9 +39,6 @@ NEW_MODEL = """
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
-
-# Tooling behaviour on copies of the repository: the full tier (make test-all).
-pytestmark = pytest.mark.full
 
 
 class FixtureWidget(Base):
@@ -54,6 +56,7 @@ def autogenerate_in_copy(database: Database, tmp_path: Path, extra_model: str | 
     """
     backend = tmp_path / "backend"
     shutil.copytree(REPO_ROOT / "backend", backend, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "systems.env", tmp_path)  # env.py reads it beside backend/
     if extra_model:
         (backend / "models" / "fixture_widget.py").write_text(extra_model)
         with (backend / "models" / "__init__.py").open("a") as init:

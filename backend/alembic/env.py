@@ -27,6 +27,8 @@ target_metadata = Base.metadata
 # than through the app, so that restructuring the app never breaks its migrations.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYSTEMS = dotenv_values(REPO_ROOT / "systems.env")
+if not SYSTEMS.get("BACKEND_SCHEMA"):
+    raise SystemExit(f"{REPO_ROOT / 'systems.env'} is missing or declares no BACKEND_SCHEMA: restore it from git")
 BACKEND_SCHEMA = SYSTEMS["BACKEND_SCHEMA"]
 if target_metadata.schema != BACKEND_SCHEMA:
     raise SystemExit(
