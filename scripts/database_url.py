@@ -129,6 +129,11 @@ def _in_written_order(query: dict[str, str], text: str) -> dict[str, str]:
 def _libpq_reading(uri: str) -> dict[str, str]:
     try:
         return parse_dsn(uri)
+    except UnicodeDecodeError:
+        # libpq decoded a %XX into a byte that is no UTF-8 text (e.g. %aa in a password).
+        raise InvalidDatabaseUrl(
+            "a percent-encoded part is not UTF-8 text (e.g. %aa): encode a literal '%' as %25"
+        ) from None
     except ProgrammingError as error:
         # libpq's message quotes the URI, password included: only its reason is used.
         reason = str(error)

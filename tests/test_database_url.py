@@ -57,6 +57,7 @@ def test_every_form_is_given_to_node_and_libpq_as_postgresql(form: str) -> None:
         ("postgresql://u:hunter2@h/d?sslmode", "'sslmode' is not of the form NAME=VALUE"),
         ("postgresql://u:hunter2@h/d%00", "libpq cannot read it"),
         ("postgresql://u:hunter2%2@h/d", "percent-encode '%' itself as %25"),
+        ("postgresql://u:hunter2%aa@h/d", "a percent-encoded part is not UTF-8 text"),
         ("postgresql://u:hunter2@[::1/d", "it cannot be parsed"),
     ],
 )
