@@ -173,6 +173,7 @@ def test_4_removing_the_sample_as_documented_drops_its_table(week: Week) -> None
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     for marked in week.lines_marked(SAMPLE_MARK):
         week.edit(*marked, "")
+    week.make("fmt")
 
     week.make("migration-backend", m="remove the sample")
     revision = week.newest("backend/alembic/versions/*_remove_the_sample.py")
