@@ -89,7 +89,8 @@ class Week:
     def query(self, statement: str) -> list[tuple]:
         url = self.clone.example_database_url.set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(url, autocommit=True) as connection:
-            return connection.execute(statement).fetchall()
+            cursor = connection.execute(statement)
+            return cursor.fetchall() if cursor.description else []
 
     def newest(self, pattern: str) -> Path:
         return max(self.root.glob(pattern), key=lambda path: path.stat().st_mtime_ns)
