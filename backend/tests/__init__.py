@@ -1,1 +1,1 @@
-"""The app's own tests. A package, so that test_notes.py here and in nextjs/e2e/ do not clash."""
+"""The app's own tests. A package, so that a test module named like one in nextjs/e2e/ does not clash."""

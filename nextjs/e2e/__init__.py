@@ -1,1 +1,1 @@
-"""The frontend's browser tests. A package, so that test_notes.py here and in backend/tests/ do not clash."""
+"""The frontend's browser tests. A package, so that a test module named like one in backend/tests/ does not clash."""
