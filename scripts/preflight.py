@@ -31,6 +31,7 @@ from scripts.errors import (
     TransactionPooler,
     entry_point,
 )
+from scripts.localcluster import LocalCluster
 from scripts.settings import Settings
 
 DEFAULT_PORT = 5432
@@ -59,8 +60,17 @@ class Database:
         return redacted(self.url)
 
 
-def check_reachable(url: DatabaseUrl, wait_seconds: float, variable: str = "DATABASE_URL") -> None:
+def check_reachable(url: DatabaseUrl, wait_seconds: float, variable: str, settings: Settings) -> None:
     """Check 3: something listens where the URL points, waiting up to ``wait_seconds``."""
+    try:
+        _wait_for_server(url, wait_seconds, variable)
+    except DatabaseUnreachable as failure:
+        if failure.hint is None:  # nothing answers: whether to start it depends on whose it is
+            failure.hint = _start_hint(url, variable, settings)
+        raise
+
+
+def _wait_for_server(url: DatabaseUrl, wait_seconds: float, variable: str) -> None:
     try:
         _probe(url, variable)
         return
@@ -104,17 +114,15 @@ def _probe_tcp(host: str, port: int, variable: str) -> None:
         except ConnectionRefusedError:
             raise DatabaseUnreachable(
                 f"no database server is listening on {where} (connection refused)",
-                _start_hint(host, variable),
+                None,
             ) from None
         except TimeoutError:
             raise DatabaseUnreachable(
                 f"no answer from {where} within 5 s (timeout: a firewall, or the wrong host?)",
-                _start_hint(host, variable),
+                None,
             ) from None
         except OSError as error:
-            raise DatabaseUnreachable(
-                f"cannot reach {where}: {error.strerror or error}", _start_hint(host, variable)
-            ) from None
+            raise DatabaseUnreachable(f"cannot reach {where}: {error.strerror or error}", None) from None
 
 
 def _probe_unix(path: str, variable: str) -> None:
@@ -128,10 +136,17 @@ def _probe_unix(path: str, variable: str) -> None:
             ) from None
 
 
-def _start_hint(host: str, variable: str) -> str:
-    if dbserver.is_local_host(host):
-        return "start the local database: make db-up"
-    return f"check the host and port in {variable}, and that the server is running"
+def _start_hint(url: DatabaseUrl, variable: str, settings: Settings) -> str:
+    """Start the template's own local database only: one the user configured is theirs to start."""
+    host = url.query.get("host") or url.host or "localhost"
+    if not dbserver.is_local_host(host):
+        return f"check the host and port in {variable}, and that the server is running"
+    if LocalCluster.for_url(url, settings).is_initialised():
+        return "start the template's local database: make db-up"
+    return (
+        f"start the PostgreSQL server {variable} points to (the template starts none it did not create; "
+        "make db-up would create its own local database on that port)"
+    )
 
 
 def connect(url: DatabaseUrl, timeout: float = 5, variable: str = "DATABASE_URL") -> connection:
@@ -301,7 +316,7 @@ def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> D
         )
         dbserver.up(url, settings)
     variable = settings.migration_url_name
-    check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"), variable)
+    check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"), variable, settings)
     timeout = config.seconds(settings, "DB_CONNECT_TIMEOUT", "5")
     session = connect(url, timeout, variable)
     try:

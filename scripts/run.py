@@ -25,7 +25,7 @@ from scripts.errors import Failure, StepFailed, UsageError, entry_point, report_
 from scripts.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
-    from scripts.migration_state import DatabaseState, SystemState
+    from scripts.migration_state import DatabaseState, Migration
     from scripts.preflight import Database
 
 # The rest (tenacity, the checks, ...) is imported after the fast path (scripts/fastpath.py)
@@ -49,15 +49,17 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database: Databa
     where = ""
     # Which migration system the step's folder belongs to, to say what a failure left behind.
     owner = systems.load().of_folder(folder)
-    if database is not None and owner is not None:
-        try:
-            state = read_database_state(database.url)
-        except Failure as unreadable:
-            print(f"  (what is applied now cannot be read: {unreadable.message})")
-        else:
-            system = getattr(state, owner.name)
-            if failed_file := failed_migration(system, result.lines):
-                where = f" in {failed_file}"
+    if owner is not None:
+        state = None
+        if database is not None:
+            try:
+                state = read_database_state(database.url)
+            except Failure as unreadable:  # e.g. the server went away mid-run
+                print(f"  (what is applied now cannot be read: {unreadable.message})")
+        pending = getattr(state, owner.name).pending if state is not None else None
+        if failed_file := failed_migration(owner.name, result.lines, pending):
+            where = f" in {failed_file}"
+        if state is not None:
             print(describe(state))
     raise StepFailed(
         f"{label} failed{where} (exit {result.code}): {result.cause}",
@@ -65,18 +67,23 @@ def run_step(folder: str, argv: list[str], env: dict[str, str], database: Databa
     )
 
 
-def failed_migration(system: SystemState, lines: list[str]) -> str | None:
-    """The file of the migration that failed, from what the tool printed."""
-    if system.name == "backend":  # Alembic names the revision it runs; drizzle-kit only the failed query
+def failed_migration(system: str, lines: list[str], pending: list[Migration] | None) -> str | None:
+    """The file of the migration that failed, from what the tool printed (and, for Drizzle,
+    what was pending; every migration file when the database could not say)."""
+    from scripts.migration_state import alembic_revisions
+
+    if system == "backend":  # Alembic names the revision it runs; drizzle-kit only the failed query
         revisions = [m.group(1) or m.group(2) for line in lines if (m := ALEMBIC_RUNNING.search(line))]
-        by_id = {m.id: m.path for m in system.migrations}
-        return by_id.get(revisions[-1]) if revisions else None
+        by_id = {revision.revision: revision.path for revision in alembic_revisions()}
+        path = by_id.get(revisions[-1]) if revisions else None
+        return str(path.relative_to(REPO_ROOT)) if path else None
     query = failed_drizzle_query(lines)
-    if query:
-        for migration in system.pending:
-            if query in (REPO_ROOT / migration.path).read_text():
-                return migration.path
-    return None
+    if pending is not None:
+        candidates = [REPO_ROOT / migration.path for migration in pending]
+    else:
+        candidates = sorted(systems.load().frontend.migrations_path.glob("*.sql"))
+    matching = [path for path in candidates if query and query in path.read_text()]
+    return str(matching[0].relative_to(REPO_ROOT)) if matching else None
 
 
 def failed_drizzle_query(lines: list[str]) -> str | None:

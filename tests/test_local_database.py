@@ -53,3 +53,14 @@ def test_two_first_runs_at_once_start_one_database(clone: Clone) -> None:
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert sum("local database started" in output for output in outputs) == 1
     assert listening(clone.port)
+
+
+def test_the_templates_own_stopped_database_gets_the_db_up_hint(clone: Clone) -> None:
+    assert clone.make("db-up").code == 0 and clone.make("db-down").code == 0
+    configured = clone.example_database_url.render_as_string(hide_password=False)
+
+    result = clone.make("preflight", DATABASE_URL=configured)
+
+    assert result.code != 0
+    assert "start the template's local database: make db-up" in result.output
+    assert not listening(clone.port)

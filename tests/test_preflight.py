@@ -65,12 +65,13 @@ def test_a_malformed_url_exits_11_and_names_the_bad_part(url: str, named_part: s
     assert_clean(result)
 
 
-def test_nothing_listening_exits_12_with_the_db_up_hint() -> None:
+def test_nothing_listening_on_a_configured_local_url_exits_12_saying_whose_server_to_start() -> None:
     result = preflight(f"postgresql://app:{SECRET}@127.0.0.1:{free_port()}/app")
 
     assert result.code == 12
     assert "connection refused" in result.output
-    assert "make db-up" in result.output
+    assert "start the PostgreSQL server DATABASE_URL points to" in result.output
+    assert "start the template's local database" not in result.output
     assert_clean(result)
 
 
