@@ -5,7 +5,7 @@ from pathlib import Path
 from alembic import context
 from dotenv import dotenv_values
 from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoReferencedTableError
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.elements import conv
@@ -178,18 +178,18 @@ def run_migrations_online() -> None:
     and associate a connection with the context.
 
     """
-    # A connection handed in (Alembic's cookbook, pytest-alembic) is the one to migrate.
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        migrate(connection)
+    # A connection or engine handed in (Alembic's cookbook, pytest-alembic) is the one to migrate.
+    connectable = config.attributes.get("connection")
+    if isinstance(connectable, Connection):
+        migrate(connectable)
         return
-
-    connectable = engine_from_config(
-        config.get_section(config.config_ini_section, {}),
-        prefix="sqlalchemy.",
-        poolclass=pool.NullPool,
-        url=database_url(),
-    )
+    if connectable is None:
+        connectable = engine_from_config(
+            config.get_section(config.config_ini_section, {}),
+            prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+            url=database_url(),
+        )
 
     with connectable.connect() as connection:
         migrate(connection)
