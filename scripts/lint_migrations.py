@@ -30,14 +30,15 @@ from scripts.settings import REPO_ROOT
 OFFLINE_URL = "postgresql://offline@localhost/offline"
 SQUAWK_CONFIG = REPO_ROOT / ".squawk.toml"
 # Alembic's offline mode writes this comment before each revision's SQL.
-RUNNING_UPGRADE = re.compile(r"^-- Running upgrade \S* ?-> (\w+)$", re.MULTILINE)
+# A merge revision has several: "-- Running upgrade a1, b1 -> m1".
+RUNNING_UPGRADE = re.compile(r"^-- Running upgrade (?:\S+(?:, \S+)*)? ?-> (\S+)$", re.MULTILINE)
 TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT);$", re.MULTILINE)
 ACKNOWLEDGED = re.compile(r"^\s*# (squawk-ignore-file\b.*)$", re.MULTILINE)
 
 
 def alembic_sql() -> str:
     result = subprocess.run(
-        ["alembic", "upgrade", "head", "--sql"],
+        ["alembic", "upgrade", "heads", "--sql"],
         cwd=systems.load().backend.path,
         env={"PATH": str(Path(sys.executable).parent), "DATABASE_URL": OFFLINE_URL, "ENV_FILE": "/dev/null"},
         capture_output=True,
@@ -45,7 +46,11 @@ def alembic_sql() -> str:
         check=False,
     )
     if result.returncode != 0:
-        raise StepFailed(f"alembic upgrade --sql failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        raise StepFailed(
+            f"alembic upgrade heads --sql failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}",
+            "a revision that reads the database cannot be rendered as SQL: run that part only online, "
+            "under `if not context.is_offline_mode():` (from alembic import context)",
+        )
     return result.stdout
 
 

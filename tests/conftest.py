@@ -107,7 +107,7 @@ class Database:
         return run(
             ["uv", "run", "--frozen", "alembic", *alembic_args],
             database_url=self.url_string(),
-            cwd=cwd or REPO_ROOT / "backend",
+            cwd=cwd or REPO_ROOT / SYSTEMS["BACKEND_DIR"],
         )
 
 
@@ -146,7 +146,7 @@ def start_api(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """The backend API (uvicorn, as `make dev` runs it, without reload) on 127.0.0.1:PORT."""
     return subprocess.Popen(
         ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT / "backend",
+        cwd=REPO_ROOT / SYSTEMS["BACKEND_DIR"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
@@ -275,12 +275,12 @@ class Clone:
 
     def add_drizzle_migration(self, tag: str, when: int, sql: str, *, snapshot: bool = True) -> None:
         """A journal entry, its SQL file and (``snapshot``) a snapshot chained to the last one."""
-        meta = self.root / "nextjs" / "drizzle" / "meta"
+        meta = frontend_migrations(self.root) / "meta"
         journal = json.loads((meta / "_journal.json").read_text())
         index = len(journal["entries"])
         journal["entries"].append(dict(journal["entries"][-1], idx=index, tag=tag, when=when))
         (meta / "_journal.json").write_text(json.dumps(journal, indent=2))
-        (self.root / "nextjs" / "drizzle" / f"{tag}.sql").write_text(sql)
+        (frontend_migrations(self.root) / f"{tag}.sql").write_text(sql)
         if snapshot:
             previous = json.loads((meta / f"{index - 1:04d}_snapshot.json").read_text())
             chained = {**previous, "id": str(uuid.uuid4()), "prevId": previous["id"]}
@@ -288,11 +288,11 @@ class Clone:
 
     @property
     def first_drizzle_migration_time(self) -> int:
-        journal = json.loads((self.root / "nextjs" / "drizzle" / "meta" / "_journal.json").read_text())
+        journal = json.loads((frontend_migrations(self.root) / "meta" / "_journal.json").read_text())
         return journal["entries"][0]["when"]
 
-    def add_alembic_revision(self, revision: str, down_revision: str, body: str) -> Path:
-        path = self.root / "backend" / "alembic" / "versions" / f"{revision}_test.py"
+    def add_alembic_revision(self, revision: str, down_revision: str | tuple[str, ...] | None, body: str) -> Path:
+        path = backend_migrations(self.root) / f"{revision}_test.py"
         path.parent.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
         path.write_text(
             f'''"""test revision {revision}"""
@@ -318,6 +318,21 @@ def downgrade() -> None:
         return path
 
 
+def declared(root: Path = REPO_ROOT) -> dict[str, str]:
+    """The checkout's systems.env: where its apps and migrations are, whatever their folders' names."""
+    return {name: value or "" for name, value in dotenv_values(root / "systems.env").items()}
+
+
+def frontend_migrations(root: Path = REPO_ROOT) -> Path:
+    systems = declared(root)
+    return root / systems["FRONTEND_DIR"] / systems["FRONTEND_MIGRATIONS_DIR"]
+
+
+def backend_migrations(root: Path = REPO_ROOT) -> Path:
+    systems = declared(root)
+    return root / systems["BACKEND_DIR"] / systems["BACKEND_MIGRATIONS_DIR"]
+
+
 def copy_of_repository(root: Path) -> Clone:
     """A copy of the working tree at ``root``, as a fresh clone has it, on a free port."""
     port = free_port()
@@ -333,7 +348,8 @@ def copy_of_repository(root: Path) -> Clone:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, root / name)
     # Installed packages are not what is under test: share them rather than install again.
-    (root / "nextjs" / "node_modules").symlink_to(REPO_ROOT / "nextjs" / "node_modules")
+    frontend = SYSTEMS["FRONTEND_DIR"]
+    (root / frontend / "node_modules").symlink_to(REPO_ROOT / frontend / "node_modules")
     example = root / ".env.example"
     example.write_text(re.sub(r"@127\.0\.0\.1:\d+/", f"@127.0.0.1:{port}/", example.read_text()))
     return Clone(root, port)
@@ -352,7 +368,7 @@ def clone(tmp_path: Path) -> Iterator[Clone]:
 
 def alembic_history(root: Path = REPO_ROOT) -> list[AlembicRevision]:
     """The backend revisions of the checkout at ``root``, oldest first (empty when it has none)."""
-    revisions = {r.revision: r for r in alembic_revisions(root / "backend" / "alembic" / "versions")}
+    revisions = {r.revision: r for r in alembic_revisions(backend_migrations(root))}
     heads = set(revisions) - {down for r in revisions.values() for down in r.down_revisions}
     assert len(heads) <= 1, f"the repository's Alembic history has {len(heads)} heads: {sorted(heads)}"
     history = []
@@ -370,7 +386,7 @@ def alembic_head(root: Path = REPO_ROOT) -> str | None:
 
 
 def drizzle_journal(root: Path = REPO_ROOT) -> list[dict]:
-    return json.loads((root / "nextjs" / "drizzle" / "meta" / "_journal.json").read_text())["entries"]
+    return json.loads((frontend_migrations(root) / "meta" / "_journal.json").read_text())["entries"]
 
 
 def drizzle_tags(root: Path = REPO_ROOT) -> list[str]:
@@ -380,7 +396,7 @@ def drizzle_tags(root: Path = REPO_ROOT) -> list[str]:
 
 def frontend_tables(root: Path = REPO_ROOT) -> set[str]:
     """The tables the newest Drizzle snapshot describes, as "schema.table"."""
-    newest = sorted((root / "nextjs" / "drizzle" / "meta").glob("*_snapshot.json"))[-1]
+    newest = sorted((frontend_migrations(root) / "meta").glob("*_snapshot.json"))[-1]
     return set(json.loads(newest.read_text())["tables"])
 
 
@@ -447,13 +463,13 @@ def add_backend_table(clone: Clone, table: str = "fixture_item", revision: str =
     """What a user adds for a new backend table, in the clone: a model and the Alembic revision
     that creates it on top of the current head. The table is api.TABLE (id, title, and user_id,
     a foreign key to Better Auth's "user" with ON DELETE CASCADE); returns "api.TABLE"."""
-    models = clone.root / "backend" / "models"
+    models = clone.root / declared(clone.root)["BACKEND_DIR"] / "models"
     cls = "".join(part.title() for part in table.split("_"))
     (models / f"{table}.py").write_text(FIXTURE_MODEL.format(cls=cls, table=table))
     with (models / "__init__.py").open("a") as init:
         init.write(f"from models.{table} import {cls}  # noqa: E402,F401\n")
     down_revision = alembic_head(clone.root)
-    versions = clone.root / "backend" / "alembic" / "versions"
+    versions = backend_migrations(clone.root)
     versions.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
     (versions / f"{revision}_{table}.py").write_text(
         FIXTURE_REVISION.format(table=table, revision=revision, down_revision=down_revision)

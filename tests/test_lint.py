@@ -98,3 +98,15 @@ def test_pre_commit_passes_the_template_and_rewrites_no_file(clone: Clone, tmp_p
     assert result.code == 0, result.output
     assert "actionlint (CI workflows)" in result.output
     assert git("diff", "--name-only") == ""
+
+
+def test_a_merge_revisions_finding_names_the_merge_revision(clone: Clone) -> None:
+    head = alembic_head(clone.root)
+    clone.add_alembic_revision("b1a2c3d4e5a1", head, "    pass")
+    clone.add_alembic_revision("b1a2c3d4e5b1", head, "    pass")
+    merge = clone.add_alembic_revision("b1a2c3d4e5c1", ("b1a2c3d4e5a1", "b1a2c3d4e5b1"), INDEX_ON_USER)
+
+    result = clone.make("lint")
+
+    assert result.code != 0
+    assert f"{merge.relative_to(clone.root)}.sql" in result.output

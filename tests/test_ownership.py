@@ -97,6 +97,19 @@ def test_a_new_backend_model_yields_exactly_its_own_create_table(migrated: Datab
     assert operations == ["op.create_table('fixture_widget'"]
 
 
+def test_a_foreign_key_to_user_by_name_is_refused_with_the_form_that_works(migrated: Database, tmp_path: Path) -> None:
+    by_name = NEW_MODEL.replace(
+        "from sqlalchemy.orm", "from sqlalchemy import ForeignKey\nfrom sqlalchemy.orm"
+    ).replace("    name: Mapped[str]", '    owner: Mapped[str] = mapped_column(ForeignKey("user.id"))')
+
+    code, output, operations = autogenerate_in_copy(migrated, tmp_path, extra_model=by_name)
+
+    assert code != 0 and operations == []
+    assert "fixture_widget.owner refers to 'user.id'" in output
+    assert "ForeignKey(user_table.c.id)" in output
+    assert "Traceback" not in output
+
+
 def test_a_backend_table_whose_model_was_deleted_is_proposed_for_drop(migrated: Database) -> None:
     migrated.query("CREATE TABLE api.legacy (id int PRIMARY KEY)")
 

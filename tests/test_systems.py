@@ -55,7 +55,7 @@ def test_renaming_the_frontend_folder_is_the_move_and_one_edit(clone: Clone) -> 
     declaration = clone.root / "systems.env"
     declaration.write_text(declaration.read_text().replace("FRONTEND_DIR=nextjs", "FRONTEND_DIR=web"))
 
-    for target in ("migrate", "migrate-check", "migrate-status", "lint"):
+    for target in ("migrate", "migrate-check", "migrate-status", "lint", "test"):
         result = clone.make(target)
         assert result.code == 0, f"make {target}:\n{result.output[-3000:]}"
     status = clone.run_script("scripts.status", "--format", "json")

@@ -17,7 +17,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import REPO_ROOT, Result, backend_tables, backup_path, drizzle_tags, free_port, frontend_tables, run
+from conftest import (
+    REPO_ROOT,
+    SYSTEMS,
+    Result,
+    backend_tables,
+    backup_path,
+    drizzle_tags,
+    free_port,
+    frontend_tables,
+    run,
+)
 from scripts.database_url import DatabaseUrl, parse
 from scripts.localcluster import LocalCluster
 from scripts.settings import load_settings
@@ -182,9 +192,9 @@ def test_the_production_backup_verifies_the_certificate_as_the_tools_do(
 
 
 def node(*command: str, database_url: str) -> Result:
-    """A Node command in nextjs/ as a user runs it there: the raw tool, no wrapper, no make."""
+    """A Node command in the frontend's folder as a user runs it there: the raw tool, no wrapper, no make."""
     path = f"{NODE_BIN}:{os.environ['PATH']}"
-    return run(list(command), database_url=database_url, cwd=REPO_ROOT / "nextjs", PATH=path)
+    return run(list(command), database_url=database_url, cwd=REPO_ROOT / SYSTEMS["FRONTEND_DIR"], PATH=path)
 
 
 def test_the_next_js_apps_pool_reads_sslmode_require_as_libpq_does(tls_server: TlsServer, database_name: str) -> None:

@@ -47,12 +47,13 @@ def check_foreign_keys() -> None:
             except NoReferencedTableError:
                 raise SystemExit(
                     f"models: {table.name}.{foreign_key.parent.name} refers to {foreign_key.target_fullname!r}, "
-                    f"looked up in the schema {BACKEND_SCHEMA!r}, where no model declares it. "
+                    f"which no model declares (a name without a schema means the schema {BACKEND_SCHEMA!r}). "
                     "For Better Auth's tables use their column: ForeignKey(user_table.c.id), "
                     "with `from models.auth import user_table` (docs/your-app.md)"
                 ) from None
 
 
+# make migrate runs alembic check first, which fails on such a model too: say why, once, here.
 check_foreign_keys()
 
 

@@ -1,7 +1,5 @@
-"""The sample: notes of the signed-in user. Removing the sample is deleting this file,
-models/note.py (and its import in models/__init__.py), nextjs/app/notes/, the /api/notes
-rewrites, backend/tests/test_notes.py, nextjs/e2e/test_notes.py, and the include line in
-app/main.py; then `make migration-backend m="drop note"`."""
+"""The sample: notes of the signed-in user. docs/your-app.md, "Remove the sample", lists
+what goes with it when you start your own."""
 
 from __future__ import annotations
 

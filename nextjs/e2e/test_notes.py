@@ -1,6 +1,6 @@
 """The notes sample in a real browser: a signed-in user writes a note, reloads, and it is still there.
 
-Delete this file with the sample (app/notes/, the /api/notes rewrites, the backend's notes).
+Delete this file with the sample (docs/your-app.md, "Remove the sample").
 """
 
 from __future__ import annotations

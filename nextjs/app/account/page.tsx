@@ -11,7 +11,7 @@ const PAGES: { href: string; label: string }[] = [
   { href: "/notes", label: "Notes" }, // the sample
 ];
 
-// Where a person lands after signing in: the template's own page, which stays when the sample goes.
+// Where a person lands after signing in: the template's own page, which stays when you remove the Note sample.
 export default function AccountPage() {
   const router = useRouter();
   const { data: session, isPending } = authClient.useSession();
