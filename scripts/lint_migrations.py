@@ -23,7 +23,7 @@ from pathlib import Path
 
 from scripts import systems
 from scripts.errors import StepFailed, entry_point
-from scripts.migration_state import alembic_revisions
+from scripts.migration_state import AlembicRevision, alembic_revisions
 from scripts.settings import REPO_ROOT
 
 # Offline mode renders SQL without connecting; it still wants a URL to know the dialect.
@@ -54,9 +54,9 @@ def alembic_sql() -> str:
     return result.stdout
 
 
-def rendered_revisions(sql: str) -> dict[str, str]:
+def rendered_revisions(sql: str, revisions: list[AlembicRevision]) -> dict[str, str]:
     """Each revision's SQL, by the revision file's path relative to the repository root (.sql added)."""
-    files = {revision.revision: revision.path for revision in alembic_revisions()}
+    files = {revision.revision: revision.path for revision in revisions}
     sections = RUNNING_UPGRADE.split(TRANSACTION_CONTROL.sub("", sql))
     rendered = {}
     # sections: [bookkeeping before the first revision, id, its SQL, id, its SQL, ...]
@@ -76,7 +76,8 @@ def not_excluded(files: list[str]) -> list[str]:
 def main() -> int:
     drizzle_files = sorted(systems.load().frontend.migrations_path.glob("*.sql"))
     files = not_excluded([str(path.relative_to(REPO_ROOT)) for path in drizzle_files])
-    revisions = rendered_revisions(alembic_sql()) if alembic_revisions() else {}
+    backend_revisions = alembic_revisions()
+    revisions = rendered_revisions(alembic_sql(), backend_revisions) if backend_revisions else {}
     if not files and not revisions:
         print("squawk: no migration to check yet")
         return 0

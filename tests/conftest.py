@@ -489,7 +489,7 @@ def insert_user(database: Database, user_id: str = "u1") -> None:
 # ---- Shared with the app's own tests (backend/tests, nextjs/e2e) and the tiers ----------
 
 # The two migration systems, as systems.env declares them (folders, schemas, bookkeeping).
-SYSTEMS: dict[str, str] = {k: v for k, v in dotenv_values(REPO_ROOT / "systems.env").items() if v is not None}
+SYSTEMS: dict[str, str] = declared()
 BETTER_AUTH_SECRET = "test-only-better-auth-secret-0123456789"
 
 

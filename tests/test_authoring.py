@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Database, run
+from conftest import REPO_ROOT, SYSTEMS, Database, backend_migrations, run
 
 # Only in `make test-all`: the generators in copies of the repository, each with make migrate.
 pytestmark = pytest.mark.full
 
-NEXTJS = REPO_ROOT / "nextjs"
+NEXTJS = REPO_ROOT / SYSTEMS["FRONTEND_DIR"]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -27,7 +27,7 @@ def test_migration_backend_refuses_an_empty_message() -> None:
 
 
 def test_migration_backend_writes_nothing_when_the_models_did_not_change(migrated: Database) -> None:
-    versions = REPO_ROOT / "backend" / "alembic" / "versions"
+    versions = backend_migrations()
     before = snapshot(versions)
 
     result = migrated.make("migration-backend", "m=nothing changed")

@@ -15,6 +15,7 @@ from conftest import (
     append_drizzle_migration,
     drizzle_journal,
     drizzle_tags,
+    frontend_migrations,
 )
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
@@ -84,7 +85,7 @@ def test_a_drizzle_migration_older_than_the_newest_applied_is_named_and_blocks_m
 
 def test_an_applied_drizzle_migration_that_was_edited_is_named(clone: Clone, migrated: Database) -> None:
     first = drizzle_tags()[0]
-    applied = clone.root / "nextjs" / "drizzle" / f"{first}.sql"
+    applied = frontend_migrations(clone.root) / f"{first}.sql"
     applied.write_text(applied.read_text() + "\n-- edited after it was applied\n")
 
     result = check(clone, migrated)
@@ -95,7 +96,7 @@ def test_an_applied_drizzle_migration_that_was_edited_is_named(clone: Clone, mig
 
 def test_a_drizzle_snapshot_collision_is_reported_by_drizzle_kit_check(clone: Clone, migrated: Database) -> None:
     # A second snapshot with the same parent as the newest one: what two branches generating at once leave.
-    meta, newest = clone.root / "nextjs" / "drizzle" / "meta", len(drizzle_journal()) - 1
+    meta, newest = frontend_migrations(clone.root) / "meta", len(drizzle_journal()) - 1
     snapshot = json.loads((meta / f"{newest:04d}_snapshot.json").read_text())
     parallel = {**snapshot, "id": "11111111-1111-4111-8111-111111111111"}
     (meta / f"{newest + 1:04d}_snapshot.json").write_text(json.dumps(parallel))

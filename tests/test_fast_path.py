@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import Clone, Database, add_backend_table, alembic_head, drizzle_tags
+from conftest import SYSTEMS, Clone, Database, add_backend_table, alembic_head, drizzle_tags, frontend_migrations
 from scripts.lock import LOCK_KEY
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
@@ -101,7 +101,7 @@ def test_the_first_run_after_applying_migrations_still_runs_in_full(clone: Clone
 
 
 def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Database) -> None:
-    applied = clone.root / "nextjs" / "drizzle" / f"{drizzle_tags()[0]}.sql"
+    applied = frontend_migrations(clone.root) / f"{drizzle_tags()[0]}.sql"
     applied.write_text(applied.read_text() + "\n-- edited\n")
 
     result = migrate(clone, remembered)
@@ -111,7 +111,7 @@ def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Databa
 
 
 def test_a_changed_model_falls_through(clone: Clone, remembered: Database) -> None:
-    model = clone.root / "backend" / "models" / f"{TABLE.removeprefix('api.')}.py"
+    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE.removeprefix('api.')}.py"
     model.write_text(
         model.read_text()
         .replace("title: Mapped[str] = mapped_column(Text)", "title: Mapped[str] = mapped_column(String(300))")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -23,12 +22,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-import models
-from conftest import REPO_ROOT, SYSTEMS, Database, database_of_its_own
+from conftest import (
+    REPO_ROOT,
+    SYSTEMS,
+    Database,
+    backend_tables,
+    database_of_its_own,
+    drizzle_journal,
+    frontend_migrations,
+    frontend_tables,
+)
 
 BACKEND = REPO_ROOT / SYSTEMS["BACKEND_DIR"]
-FRONTEND = REPO_ROOT / SYSTEMS["FRONTEND_DIR"]
-DRIZZLE_META = FRONTEND / SYSTEMS["FRONTEND_MIGRATIONS_DIR"] / "meta"
 
 
 def alembic_config() -> Config:
@@ -154,11 +159,10 @@ def test_the_models_match_the_migrations(migrated_once: Database) -> None:
 
 
 def test_every_frontend_migration_is_recorded_once_with_its_files_hash(migrated_once: Database) -> None:
-    journal = json.loads((DRIZZLE_META / "_journal.json").read_text())["entries"]
-    migrations = DRIZZLE_META.parent
+    migrations = frontend_migrations()
     expected = sorted(
         (hashlib.sha256((migrations / f"{entry['tag']}.sql").read_bytes()).hexdigest(), entry["when"])
-        for entry in journal
+        for entry in drizzle_journal()
     )
 
     bookkeeping = f'"{SYSTEMS["FRONTEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["FRONTEND_BOOKKEEPING_TABLE"]}"'
@@ -168,20 +172,14 @@ def test_every_frontend_migration_is_recorded_once_with_its_files_hash(migrated_
 
 
 def test_every_table_of_the_backend_models_exists_after_make_migrate(migrated_once: Database) -> None:
-    backend_tables = {
-        f"{table.schema}.{table.name}"
-        for table in models.Base.metadata.tables.values()
-        if table.schema == SYSTEMS["BACKEND_SCHEMA"]
-    }
+    declared_tables = backend_tables()
 
-    assert backend_tables, "the models declare no table in the backend's schema"
-    assert backend_tables - migrated_once.tables() == set()
+    assert declared_tables, "the models declare no table in the backend's schema"
+    assert declared_tables - migrated_once.tables() == set()
 
 
 def test_every_table_of_the_drizzle_schema_exists_after_make_migrate(migrated_once: Database) -> None:
-    newest_snapshot = sorted(DRIZZLE_META.glob("*_snapshot.json"))[-1]
-    tables = json.loads(newest_snapshot.read_text())["tables"].values()
-    frontend_tables = {f"{table['schema'] or SYSTEMS['FRONTEND_SCHEMA']}.{table['name']}" for table in tables}
+    declared_tables = frontend_tables()
 
-    assert frontend_tables, f"{newest_snapshot.name} declares no table"
-    assert frontend_tables - migrated_once.tables() == set()
+    assert declared_tables, "the newest Drizzle snapshot declares no table"
+    assert declared_tables - migrated_once.tables() == set()

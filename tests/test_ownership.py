@@ -15,6 +15,7 @@ import pytest
 
 from conftest import (
     REPO_ROOT,
+    SYSTEMS,
     Clone,
     Database,
     add_backend_table,
@@ -54,8 +55,8 @@ def autogenerate_in_copy(database: Database, tmp_path: Path, extra_model: str | 
 
     Returns the exit code, the output and the operations of the revision's upgrade().
     """
-    backend = tmp_path / "backend"
-    shutil.copytree(REPO_ROOT / "backend", backend, ignore=shutil.ignore_patterns("__pycache__"))
+    backend = tmp_path / SYSTEMS["BACKEND_DIR"]
+    shutil.copytree(REPO_ROOT / SYSTEMS["BACKEND_DIR"], backend, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO_ROOT / "systems.env", tmp_path)  # env.py reads it beside backend/
     if extra_model:
         (backend / "models" / "fixture_widget.py").write_text(extra_model)
@@ -154,14 +155,14 @@ def test_drizzle_introspection_sees_only_the_frontend_tables(migrated: Database,
     drizzle.config.ts, neither the backend's tables nor alembic_version are in its view."""
     config = tmp_path / "pull.config.ts"
     config.write_text(
-        f'import base from "{REPO_ROOT / "nextjs" / "drizzle.config.ts"}";\n'
+        f'import base from "{REPO_ROOT / SYSTEMS["FRONTEND_DIR"] / "drizzle.config.ts"}";\n'
         f'export default {{ ...base, out: "{tmp_path / "pulled"}" }};\n'
     )
 
     result = run(
         [str(NODE_BIN / "drizzle-kit"), "pull", "--config", str(config)],
         database_url=migrated.url_string(drivername="postgresql"),
-        cwd=REPO_ROOT / "nextjs",
+        cwd=REPO_ROOT / SYSTEMS["FRONTEND_DIR"],
         PATH=f"{REPO_ROOT / 'nextjs' / 'node_modules' / '.bin'}:{os.environ['PATH']}",
     )
 

@@ -20,6 +20,7 @@ import pytest
 from conftest import (
     REPO_ROOT,
     SERVER,
+    SYSTEMS,
     Database,
     alembic_head,
     backend_tables,
@@ -127,11 +128,13 @@ def test_the_raw_tools_migrate_through_direct_database_url_too(database: Databas
     env = {"DIRECT_DATABASE_URL": database.url_string(), "PATH": f"{NODE_BIN}:{os.environ['PATH']}"}
     through_pooler = database.url_string(port=pooler.port)
 
-    drizzle = run(["drizzle-kit", "migrate"], database_url=through_pooler, cwd=REPO_ROOT / "nextjs", **env)
+    drizzle = run(
+        ["drizzle-kit", "migrate"], database_url=through_pooler, cwd=REPO_ROOT / SYSTEMS["FRONTEND_DIR"], **env
+    )
     alembic = run(
         ["uv", "run", "--frozen", "alembic", "upgrade", "head"],
         database_url=through_pooler,
-        cwd=REPO_ROOT / "backend",
+        cwd=REPO_ROOT / SYSTEMS["BACKEND_DIR"],
         **env,
     )
 

@@ -6,13 +6,10 @@ import json
 import subprocess
 
 import pytest
-from dotenv import dotenv_values
 
-from conftest import REPO_ROOT, Clone, Database
+from conftest import REPO_ROOT, SYSTEMS, Clone, Database
 from models import Base
 from scripts.tools import NODE_BIN
-
-SYSTEMS = dotenv_values(REPO_ROOT / "systems.env")
 
 
 def drizzle_config() -> dict:
