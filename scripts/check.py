@@ -78,14 +78,20 @@ def model_drift(env: dict[str, str]) -> list[Failure]:
         return [
             StepFailed(f"backend: alembic check failed: {result.cause}", f"run: cd {folder} && uv run alembic check")
         ]
-    operations = sorted({f"{op} {name}" for op, name in DRIFT_OPERATION.findall(text)})
-    return [
-        ModelDrift(
-            "backend: the models differ from the database at head: " + (", ".join(operations) or "see alembic check"),
-            'generate a migration: make migration-backend m="what changed" '
-            f"(details: cd {folder} && uv run alembic check)",
-        )
-    ]
+    problem = drift_problem(text)
+    return [problem] if problem else []
+
+
+def drift_problem(differences: str) -> ModelDrift | None:
+    """The models' differences from the database (Alembic's list of operations), as one problem."""
+    operations = sorted({f"{op} {name}" for op, name in DRIFT_OPERATION.findall(differences)})
+    if not operations and differences.strip() in ("", "[]"):
+        return None
+    return ModelDrift(
+        "backend: the models differ from the database at head: " + (", ".join(operations) or "see alembic check"),
+        'generate a migration: make migration-backend m="what changed" '
+        f"(details: cd {systems.load().backend.folder} && uv run alembic check)",
+    )
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """The no-op fast path of ``make migrate``: "up to date" in one database round trip.
 
-Most runs have nothing to apply. After a full run has applied everything and
-passed every check, it records what those checks read: a fingerprint of the
+Most runs have nothing to apply. After a full run has applied everything (or found
+nothing to apply) and passed every check, it records what those checks read: a fingerprint of the
 repository files they depend on, and the database's bookkeeping rows and
 backend schema. A later run whose fingerprint and database read back exactly
 the same has nothing to apply and nothing new to check, so it answers at once,
@@ -137,8 +137,12 @@ def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
     return None if migrations_running and not holding_lock else state
 
 
-def up_to_date(settings: Settings) -> dict | None:
-    """The record, if it proves that there is nothing to apply or check; else None."""
+def up_to_date(settings: Settings, *, holding_lock: bool = False) -> dict | None:
+    """The record, if it proves that there is nothing to apply or check; else None.
+
+    ``holding_lock``: asked by a run that has just waited for the lock, which the run
+    before it may have left with nothing to do (and a fresh record).
+    """
     raw = settings.migration_database_url
     if not raw or settings.get("ENV", "development") == "production":
         return None
@@ -152,7 +156,7 @@ def up_to_date(settings: Settings) -> dict | None:
             return None
         if record.get("fingerprint") != fingerprint():
             return None
-        state = read_database(raw)
+        state = read_database(raw, holding_lock=holding_lock)
         if state is None or state != record["state"]:
             return None
     except Exception:  # noqa: BLE001 - any doubt at all means: run the full path
@@ -169,7 +173,7 @@ def snapshot(settings: Settings) -> list | None:
 
 
 def remember(settings: Settings, files_fingerprint: str, checked: list, summary: str) -> None:
-    """Record a full run that found nothing pending and passed every check.
+    """Record a full run that left nothing pending and passed every check.
 
     ``checked`` is the database as the checks saw it: if anything changed it since
     (a raw tool outside the lock), or a file changed, nothing is recorded.

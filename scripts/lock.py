@@ -34,8 +34,11 @@ WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout', 's
 
 
 @contextmanager
-def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float = 10) -> Iterator[None]:
-    """Hold the migration lock; wait up to ``wait_seconds`` for another run to finish."""
+def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float = 10) -> Iterator[bool]:
+    """Hold the migration lock; wait up to ``wait_seconds`` for another run to finish.
+
+    Yields whether it waited: the run before may have left nothing to do.
+    """
     application_name = f"migrate on {socket.gethostname()} pid {os.getpid()}"[:63]
     connection = psycopg2.connect(
         libpq_url,
@@ -52,14 +55,15 @@ def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float =
         with connection.cursor() as cursor:
             cursor.execute(NO_SESSION_TIMEOUTS)
             cursor.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
-            if not cursor.fetchone()[0]:
+            waited = not cursor.fetchone()[0]
+            if waited:
                 holder = _holder(cursor)
                 print(
                     f"… another migration is running ({holder}); "
                     f"waiting up to {wait_seconds:g} s (MIGRATE_LOCK_TIMEOUT)"
                 )
                 _wait(cursor, wait_seconds, holder)
-        yield
+        yield waited
     finally:
         connection.close()
 

@@ -2,7 +2,8 @@
 
 Compares what the repository holds (Drizzle's journal and SQL files, Alembic's
 revision files) with what the database recorded (the bookkeeping tables of
-systems.env: ``drizzle.__drizzle_migrations``, ``api.alembic_version``). Read-only.
+systems.env: ``drizzle.__drizzle_migrations``, ``api.alembic_version``, and the checksums
+of applied revisions in the tooling's own ledger, scripts/ledger.py). Read-only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from psycopg2.extensions import cursor as Cursor
 
-from scripts import systems
+from scripts import ledger, systems
 from scripts.database_url import DatabaseUrl
 from scripts.errors import (
     ChangedMigration,
@@ -229,7 +230,17 @@ def backend_state(cursor: Cursor) -> SystemState:
             if ancestor in revisions and ancestor not in applied_ids:
                 applied_ids.add(ancestor)
                 pending_ancestors.extend(revisions[ancestor].down_revisions)
+    checksums = ledger.recorded(cursor)
     for revision in _base_to_heads(revisions):
+        recorded = checksums.get(revision.revision)
+        if revision.revision in applied_ids and recorded and not ledger.checksum(revision.path).matches(recorded):
+            state.problems.append(
+                ChangedMigration(
+                    f"backend: {_shown(revision.path)} was changed after it was applied to this database",
+                    "restore the applied version (git log -p -- that file); put new changes in a new revision: "
+                    'make migration-backend m="what changed"',
+                )
+            )
         state.migrations.append(
             Migration(revision.revision, revision.description, _shown(revision.path), revision.revision in applied_ids)
         )

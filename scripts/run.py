@@ -16,8 +16,13 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import shutil
+import sys
+import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts import fastpath, systems
@@ -202,7 +207,11 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         if args.lock:
             wait = config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")
             connect_timeout = config.seconds(database.settings, "DB_CONNECT_TIMEOUT", "5")
-            stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
+            waited = stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
+            # The run that held the lock may have applied everything and left a fresh record.
+            if waited and args.fast and (record := fastpath.up_to_date(database.settings, holding_lock=True)):
+                print(f"✓ up to date: {record['summary']} (the run before this one left nothing to do)")
+                return 0
             options = config.migration_session_options(database.settings)
             env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
             node_env["PGOPTIONS"] = env["PGOPTIONS"]
@@ -222,13 +231,80 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
                 return report_all(problems)
         if args.backup and backup_wanted(database.settings):
             take_backup(database)
-        for folder, argv in steps:
-            run_step(folder, argv, node_env if systems.load().of_folder(folder) == frontend else env, database)
-        if args.fast and state is not None and checked is not None and not state.pending:
-            # Nothing was pending and every check passed: the next run may take the fast path.
-            summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
-            fastpath.remember(database.settings, files_fingerprint, checked, summary)
+        backend_pending = args.fast and state is not None and state.backend.pending
+        drift_report = stack.enter_context(temporary_file("drift")) if backend_pending else None
+        if drift_report:
+            env["MIGRATE_DRIFT_REPORT"] = node_env["MIGRATE_DRIFT_REPORT"] = str(drift_report)
+        try:
+            for folder, argv in steps:
+                run_step(folder, argv, node_env if systems.load().of_folder(folder) == frontend else env, database)
+        finally:
+            if args.lock:
+                keep_checksums(database, state, step_failed=sys.exc_info()[0] is not None)
+        if args.fast and state is not None:
+            if state.pending:  # what is in the database now is what the record must hold
+                state, checked = read_database_state(database.url), fastpath.snapshot(database.settings)
+                if state.pending or state.problems or not models_match(drift_report):
+                    return 0
+            if checked is not None:
+                # Nothing is pending and every check passed: the next run may take the fast path.
+                summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
+                fastpath.remember(database.settings, files_fingerprint, checked, summary)
     return 0
+
+
+def keep_checksums(database: Database, before: DatabaseState | None, *, step_failed: bool) -> None:
+    """Record the checksums of newly applied Alembic revisions (scripts/ledger.py)."""
+    from scripts import ledger
+    from scripts.migration_state import read_database_state
+    from scripts.preflight import connect
+
+    try:
+        applied = {m.id: REPO_ROOT / m.path for m in read_database_state(database.url).backend.applied}
+        connection = connect(database.url)
+        try:
+            with connection, connection.cursor() as cursor:
+                recorded = ledger.synchronise(cursor, applied)
+        finally:
+            connection.close()
+    except Exception as error:  # a failed step's own message comes first
+        if not step_failed:
+            raise
+        print(f"  (checksums of applied revisions not recorded: {str(error).strip().splitlines()[0]})")
+        return
+    earlier = {m.id for m in before.backend.applied} if before is not None else set()
+    if adopted := [revision for revision in recorded if revision in earlier]:
+        print(
+            f"✓ recorded the checksums of {len(adopted)} Alembic revision(s) applied before checksums were kept "
+            f"({', '.join(adopted)}): an edit to them is caught from now on"
+        )
+
+
+def models_match(drift_report: Path | None) -> bool:
+    """After applying, whether the models match the migrated database (the question of
+    ``alembic check``); a difference is a failure, an unanswered question is False.
+
+    Alembic's env.py answers it at the end of its upgrade (MIGRATE_DRIFT_REPORT), in the
+    same process: a second Alembic start would cost as much again as the whole upgrade.
+    """
+    from scripts.check import drift_problem
+
+    if drift_report is None:
+        return True  # the backend had nothing to apply: its models were checked before
+    if not drift_report.is_file():
+        return False  # an env.py without the report: the next run checks in full
+    if problem := drift_problem(drift_report.read_text()):
+        raise problem
+    return True
+
+
+@contextmanager
+def temporary_file(name: str) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix=f"migrate-{name}-"))
+    try:
+        yield folder / name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

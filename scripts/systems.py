@@ -63,6 +63,7 @@ class System:
 class Systems:
     frontend: System
     backend: System
+    ledger_schema: str  # the tooling's own bookkeeping (scripts/ledger.py)
 
     @property
     def all(self) -> tuple[System, System]:
@@ -70,9 +71,9 @@ class Systems:
 
     @property
     def schemas(self) -> tuple[str, ...]:
-        """Every schema the migrations create tables in, the frontend's own first, each once."""
+        """Every schema the migrations and the tooling create tables in, the frontend's own first, each once."""
         names = [self.frontend.schema, self.backend.schema]
-        names += [self.frontend.bookkeeping_schema, self.backend.bookkeeping_schema]
+        names += [self.frontend.bookkeeping_schema, self.backend.bookkeeping_schema, self.ledger_schema]
         return tuple(dict.fromkeys(names))
 
     @property
@@ -95,9 +96,13 @@ def load(path: Path = SYSTEMS_FILE) -> Systems:
         values = {name: value for name, value in dotenv_values(path).items() if value}
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidSetting(f"cannot read {path.name}: {error.__class__.__name__}", RESTORE_HINT) from None
+    ledger_schema = values.get("LEDGER_SCHEMA", "").strip()
+    if not IDENTIFIER.match(ledger_schema):
+        raise InvalidSetting(f"{path.name}: LEDGER_SCHEMA is not set to a plain PostgreSQL name", RESTORE_HINT)
     return Systems(
         frontend=_system("frontend", "FRONTEND", values, path),
         backend=_system("backend", "BACKEND", values, path),
+        ledger_schema=ledger_schema,
     )
 
 

@@ -23,6 +23,8 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 ERASE_LINE = "\x1b[2K"  # a spinner redrawing its line: only the last drawing counts
 SPINNER_FRAME = re.compile(r"^\[[\u2800-\u28ff]\] [^.]*\.\.\.")  # e.g. "[⣷] applying migrations..."
 JS_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ lines? matching)")
+# Alembic announcing its comparison plugins, when env.py compares the models after an upgrade.
+ALEMBIC_PLUGIN_SETUP = "[alembic.runtime.plugins] setting up autogenerate plugin"
 # How the wrapped tools state the cause of a failure, most specific first.
 CAUSE_PATTERNS = [
     re.compile(r"cause: error: (.+)"),  # node-postgres: the database's own error
@@ -133,7 +135,7 @@ def readable(lines: Iterable[str]) -> Iterator[str]:
             in_python_traceback = False
         if line.startswith("During handling of the above exception"):
             continue
-        if JS_STACK_FRAME.match(line):
+        if JS_STACK_FRAME.match(line) or ALEMBIC_PLUGIN_SETUP in line:
             continue
         yield redact(line)
 

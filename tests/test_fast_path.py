@@ -20,10 +20,9 @@ TABLE, TABLE_REVISION = "api.fixture_item", "f1x7a0000001"
 
 @pytest.fixture
 def remembered(clone: Clone, database: Database) -> Database:
-    """A database at the clone's head (its own migrations and a fixture backend table) whose
-    second full run recorded that nothing was left to do."""
+    """A database brought to the clone's head (its own migrations and a fixture backend table)
+    by a full run, which recorded that it left nothing to do."""
     assert add_backend_table(clone, TABLE.removeprefix("api."), TABLE_REVISION) == TABLE
-    assert migrate(clone, database).code == 0
     result = migrate(clone, database)
     assert result.code == 0 and FULL_RUN in result.output, result.output
     assert TABLE in database.tables()
@@ -82,8 +81,8 @@ def test_a_role_that_lost_a_privilege_falls_through_to_pre_flight(
 ) -> None:
     user, password = role
     as_owner = {"DATABASE_URL": database.url_string(username=user, password=password), "ENV_FILE": "/dev/null"}
-    assert clone.make("migrate", **as_owner).code == 0
-    assert FULL_RUN in clone.make("migrate", **as_owner).output  # nothing pending: recorded
+    assert clone.make("migrate", **as_owner).code == 0  # applied everything: recorded
+    assert FAST in clone.make("migrate", **as_owner).output
     database.query(f'REVOKE CREATE ON DATABASE "{database.name}" FROM {user}')
 
     result = clone.make("migrate", **as_owner)
@@ -92,12 +91,28 @@ def test_a_role_that_lost_a_privilege_falls_through_to_pre_flight(
     assert "Error 15" in result.output
 
 
-def test_the_first_run_after_applying_migrations_still_runs_in_full(clone: Clone, database: Database) -> None:
+def test_the_run_after_one_that_applied_everything_is_the_fast_path(clone: Clone, database: Database) -> None:
     assert FULL_RUN in migrate(clone, database).output
 
     second = migrate(clone, database)
 
-    assert FULL_RUN in second.output
+    assert second.code == 0, second.output
+    assert FAST in second.output and FULL_RUN not in second.output
+
+
+def test_models_that_differ_from_the_applied_migrations_fail_the_run_and_leave_no_record(
+    clone: Clone, database: Database
+) -> None:
+    add_backend_table(clone, TABLE.removeprefix("api."), TABLE_REVISION)
+    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE.removeprefix('api.')}.py"
+    model.write_text(model.read_text() + "    forgotten: Mapped[str | None] = mapped_column(Text)\n")
+
+    first = migrate(clone, database)
+    second = migrate(clone, database)
+
+    assert "Error 31" in first.output and "add_column fixture_item" in first.output, first.output
+    assert TABLE in database.tables()  # applied, then found different from the models
+    assert FAST not in second.output and "Error 31" in second.output
 
 
 def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Database) -> None:
@@ -147,15 +162,13 @@ def test_an_edit_to_systems_env_falls_through(clone: Clone, remembered: Database
 
 
 def test_a_pending_migration_falls_through_and_is_applied(clone: Clone, remembered: Database) -> None:
-    clone.add_alembic_revision(
-        "dddd00000004", alembic_head(clone.root), "    op.execute('CREATE TABLE api.more (id int)')"
-    )
+    clone.add_alembic_revision("dddd00000004", alembic_head(clone.root), "    op.execute('SELECT 1')")
 
     result = migrate(clone, remembered)
 
     assert result.code == 0, result.output
     assert FAST not in result.output
-    assert "api.more" in remembered.tables()
+    assert remembered.query("SELECT version_num FROM api.alembic_version") == [("dddd00000004",)]
 
 
 def test_an_unknown_revision_in_the_database_falls_through(clone: Clone, remembered: Database) -> None:
@@ -192,7 +205,7 @@ def test_another_database_at_the_same_state_falls_through(
 ) -> None:
     assert migrate(clone, reference).code == 0  # the same migrations, the same schema: only the key differs
 
-    result = migrate(clone, reference)
+    result = migrate(clone, remembered)  # the record is now the reference's
 
     assert result.code == 0, result.output
     assert FULL_RUN in result.output
@@ -200,7 +213,7 @@ def test_another_database_at_the_same_state_falls_through(
 
 def test_a_database_that_is_down_falls_through_to_the_full_run(clone: Clone) -> None:
     assert clone.make("migrate").code == 0  # nothing configured: the clone's own local database
-    assert FULL_RUN in clone.make("migrate").output  # nothing pending: recorded
+    assert FAST in clone.make("migrate").output
     assert clone.make("db-down").code == 0
 
     result = clone.make("migrate")
