@@ -66,8 +66,10 @@ require-tools:
 # --lock: one run at a time (a PostgreSQL advisory lock), bounded lock waits.
 # --check: migrate-check first.  --backup: a backup first when ENV=production.
 # --fast: "up to date" at once when nothing changed since a full run found nothing to do.
-migrate: $(NODE_MODULES) ## Apply all migrations: frontend (Drizzle) first, then backend (Alembic)
-	$(RUN) --fast --lock --check --backup --step $(FRONTEND_DIR) "drizzle-kit migrate" --step $(BACKEND_DIR) "alembic upgrade head"
+# --ordered: the pending migrations of both systems in their combined order (docs/migrations.md),
+# each command run once per segment of it, up to that segment's last migration.
+migrate: $(NODE_MODULES) ## Apply all migrations of both systems, in their combined order
+	$(RUN) --fast --lock --check --backup --ordered --step $(FRONTEND_DIR) "drizzle-kit migrate" --step $(BACKEND_DIR) "alembic upgrade head"
 
 migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth's and your tables)
 	$(RUN) --lock --check --backup --in $(FRONTEND_DIR) -- drizzle-kit migrate
@@ -83,10 +85,10 @@ migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --in $(BACKEND_DIR) -- alembic revision --autogenerate -m "$$m"
+	$(RUN) --record-order --in $(BACKEND_DIR) -- alembic revision --autogenerate -m "$$m"
 
 migration-frontend: $(NODE_MODULES) ## New Drizzle migration from the frontend's schema, lib/schema.ts (optional name=...)
-	$(RUN) --offline --in $(FRONTEND_DIR) -- drizzle-kit generate $(if $(name),--name "$$name")
+	$(RUN) --offline --record-order --in $(FRONTEND_DIR) -- drizzle-kit generate $(if $(name),--name "$$name")
 
 auth-schema: $(NODE_MODULES) ## Regenerate Better Auth's tables (auth-schema.ts) from lib/auth.ts (Better Auth CLI)
 	$(RUN) --offline --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes

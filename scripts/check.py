@@ -4,14 +4,16 @@ Problems, each with its own exit code (scripts/errors.py):
 Alembic has more than one head; the models differ from a database at head;
 Drizzle's journal and snapshots disagree (``drizzle-kit check``); a Drizzle
 migration would be skipped by its timestamp; an applied Drizzle migration file
-was changed; the database has a migration the repository does not.
+was changed (or an applied Alembic revision's code); the database has a migration the
+repository does not; the migrations' markers of the combined order name a migration that
+does not exist, or contradict each other.
 """
 
 from __future__ import annotations
 
 import re
 
-from scripts import systems
+from scripts import order, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -34,6 +36,7 @@ DRIFT_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)',\s*(?:'[^']*',\s*
 def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     """Every problem, in the order a person should fix them."""
     problems = list(state.problems)
+    problems += order.combined(state)[1]
     problems += drizzle_kit_check(env)
     backend = state.backend
     backend_at_single_head = not backend.pending and backend.head and "," not in backend.head

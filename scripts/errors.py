@@ -119,6 +119,18 @@ class UnknownAppliedMigration(Failure):
     exit_code = 35
 
 
+class MigrationOrderUnknown(Failure):
+    """The migrations' markers of the combined order name a missing migration, or contradict each other."""
+
+    exit_code = 39
+
+
+class MigrationOrderBroken(Failure):
+    """One system's run would apply a migration before the other system's migration it was written after."""
+
+    exit_code = 40
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)

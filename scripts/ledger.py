@@ -8,10 +8,11 @@ revision, a checksum of its code in a table of its own schema (systems.env
 stays as Alembic made it, and autogenerate never sees this schema.
 
 The checksum is of the revision's code, not its bytes: the syntax tree with its
-docstrings left out, so that a reformatted line, a comment or an edited message
-is no change. Syntax trees differ between Python versions, so the file's bytes
-are kept too and compared instead when the recorded checksum came from another
-Python version (and the code checksum is then renewed).
+docstrings (and its place in the combined order, scripts/order.py) left out, so
+that a reformatted line, a comment or an edited message is no change. Syntax
+trees differ between Python versions, so the file's bytes are kept too and
+compared instead when the recorded checksum came from another Python version
+(and the code checksum is then renewed).
 
 Rows are written only by a run holding the migration lock, after its steps:
 every applied revision without a row gets one, and rows of revisions no longer
@@ -55,10 +56,17 @@ def checksum(path: Path) -> Checksum:
 def code_checksum(source: str) -> str:
     """sha256 of the module's syntax tree without docstrings: comments, layout and docstrings are no change."""
     tree = ast.parse(source)
+    # Its place in the combined order (scripts/order.py) may be given later: it changes no table.
+    tree.body = [node for node in tree.body if not _assigns(node, "after_frontend")]
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring(node):
             node.body = node.body[1:] or [ast.Pass()]
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def _assigns(node: ast.stmt, name: str) -> bool:
+    target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+    return isinstance(target, ast.Name) and target.id == name
 
 
 def _docstring(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,8 @@ class Migration:
     description: str
     path: str
     applied: bool
+    # The other system's migrations this one was written after (scripts/order.py).
+    after: tuple[str, ...] = ()
 
 
 @dataclass
@@ -158,10 +161,22 @@ def frontend_state(cursor: Cursor) -> SystemState:
                     f"above {newest_applied} (after checking it does not conflict), or regenerate it",
                 )
             )
-        state.migrations.append(Migration(entry["tag"], entry["tag"], _shown(sql_file), applied=is_applied))
+        state.migrations.append(
+            Migration(entry["tag"], entry["tag"], _shown(sql_file), is_applied, after_backend(sql_file.read_text()))
+        )
     state.current = next((m.id for m in reversed(state.migrations) if m.applied), None)
     state.head = state.migrations[-1].id if state.migrations else None
     return state
+
+
+def journal_tags() -> list[str]:
+    """The frontend's migrations in the journal's order; none when it cannot be read."""
+    journal_file = systems.load().frontend.migrations_path / "meta" / "_journal.json"
+    try:
+        entries = json.loads(journal_file.read_text())["entries"]
+        return [str(entry["tag"]) for entry in sorted(entries, key=lambda entry: int(entry["idx"]))]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 @dataclass(frozen=True)
@@ -170,6 +185,16 @@ class AlembicRevision:
     down_revisions: tuple[str, ...]
     description: str
     path: Path
+    after_frontend: str | None = None  # scripts/order.py
+
+
+# The frontend's marker of its place in the combined order (scripts/order.py), a SQL comment.
+AFTER_BACKEND = re.compile(r"^-- after_backend: ([\w, ]+)$", re.MULTILINE)
+
+
+def after_backend(sql: str) -> tuple[str, ...]:
+    found = AFTER_BACKEND.search(sql)
+    return tuple(name.strip() for name in found.group(1).split(",") if name.strip()) if found else ()
 
 
 def alembic_revisions(versions_dir: Path | None = None) -> list[AlembicRevision]:
@@ -185,15 +210,26 @@ def alembic_revisions(versions_dir: Path | None = None) -> list[AlembicRevision]
         values: dict[str, object] = {}
         for node in module.body:
             target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
+            if (
+                isinstance(target, ast.Name)
+                and target.id in ("revision", "down_revision", "after_frontend")
+                and node.value
+            ):
                 values[target.id] = ast.literal_eval(node.value)
         if not isinstance(values.get("revision"), str):
             continue  # not a revision file
         down = values.get("down_revision")
         down_revisions = tuple(down) if isinstance(down, (tuple, list)) else ((down,) if down else ())
         description = (ast.get_docstring(module) or "").strip().splitlines()
+        after = values.get("after_frontend")
         revisions.append(
-            AlembicRevision(values["revision"], down_revisions, description[0] if description else "", path)
+            AlembicRevision(
+                values["revision"],
+                down_revisions,
+                description[0] if description else "",
+                path,
+                after if isinstance(after, str) and after else None,
+            )
         )
     return revisions
 
@@ -242,7 +278,13 @@ def backend_state(cursor: Cursor) -> SystemState:
                 )
             )
         state.migrations.append(
-            Migration(revision.revision, revision.description, _shown(revision.path), revision.revision in applied_ids)
+            Migration(
+                revision.revision,
+                revision.description,
+                _shown(revision.path),
+                revision.revision in applied_ids,
+                (revision.after_frontend,) if revision.after_frontend else (),
+            )
         )
     state.current = ", ".join(current) or None
     state.head = ", ".join(heads) or None

@@ -40,20 +40,29 @@ if TYPE_CHECKING:
 ALEMBIC_RUNNING = re.compile(r"Running upgrade \S* ?-> (\w+)|Running downgrade (\w+) ->")
 
 
-def run_step(folder: str, argv: list[str], env: dict[str, str], database: Database | None) -> None:
+def run_step(
+    folder: str, argv: list[str], env: dict[str, str], database: Database | None, *, record_order: bool = False
+) -> None:
+    """Run one step; ``record_order``: mark the migration files it creates with their place
+    in the combined order of both systems (scripts/order.py)."""
+    from scripts import order
     from scripts.migration_state import read_database_state
     from scripts.tools import run_tool
 
+    owner = systems.load().of_folder(folder)
+    existing = order.migration_files(owner.name) if record_order and owner else set()
     label = f"{folder}: {shlex.join(argv)}"
     print(f"→ {label}", flush=True)
     started = time.monotonic()
     result = run_tool(folder, argv, env, echo=True)
     if result.code == 0:
         print(f"✓ {label} ({time.monotonic() - started:.1f} s)", flush=True)
+        if record_order and owner:
+            for marked in order.record(owner.name, sorted(order.migration_files(owner.name) - existing)):
+                print(f"✓ {marked}: its place in the combined order recorded (docs/migrations.md)")
         return
     where = ""
     # Which migration system the step's folder belongs to, to say what a failure left behind.
-    owner = systems.load().of_folder(folder)
     if owner is not None:
         state = None
         if database is not None:
@@ -152,6 +161,17 @@ def main() -> int:
         action="store_true",
         help="the steps do not connect: skip pre-flight, pass DATABASE_URL through if set",
     )
+    parser.add_argument(
+        "--ordered",
+        action="store_true",
+        help="with --check: apply the pending migrations of both systems in their combined order (scripts/order.py), "
+        "each step's command run once per segment, up to that segment's last migration",
+    )
+    parser.add_argument(
+        "--record-order",
+        action="store_true",
+        help="mark the migration files the command creates with their place in the combined order",
+    )
     parser.add_argument("--interactive", action="store_true", help="one step, attached to the terminal (psql)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARG...: one step")
     args = parser.parse_args()
@@ -169,11 +189,11 @@ def main() -> int:
         print(f"✓ up to date: {record['summary']} (nothing changed since the last full check)")
         return 0
     if args.offline:
-        return run_offline(settings, steps)
+        return run_offline(settings, steps, record_order=args.record_order)
     return run_online(settings, steps, args)
 
 
-def run_offline(settings: Settings, steps: list[tuple[str, list[str]]]) -> int:
+def run_offline(settings: Settings, steps: list[tuple[str, list[str]]], *, record_order: bool = False) -> int:
     from scripts import config
     from scripts.database_url import for_libpq, for_node
     from scripts.tools import child_environment
@@ -182,7 +202,8 @@ def run_offline(settings: Settings, steps: list[tuple[str, list[str]]]) -> int:
     frontend = systems.load().frontend
     for folder, argv in steps:
         form = for_node if systems.load().of_folder(folder) == frontend else for_libpq
-        run_step(folder, argv, child_environment(settings, form(url) if url else None), database=None)
+        env = child_environment(settings, form(url) if url else None)
+        run_step(folder, argv, env, database=None, record_order=record_order)
     return 0
 
 
@@ -226,6 +247,8 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             checked = fastpath.snapshot(database.settings)
             state = read_database_state(database.url)
             problems = find_problems(state, env)
+            if not args.ordered:
+                problems += refusals_of_order(state, steps)
             if problems:
                 print("✗ migrate-check found problems; nothing was applied:")
                 return report_all(problems)
@@ -235,9 +258,12 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         drift_report = stack.enter_context(temporary_file("drift")) if backend_pending else None
         if drift_report:
             env["MIGRATE_DRIFT_REPORT"] = node_env["MIGRATE_DRIFT_REPORT"] = str(drift_report)
+        if args.ordered and state is not None:
+            steps = ordered_steps(steps, state)
         try:
             for folder, argv in steps:
-                run_step(folder, argv, node_env if systems.load().of_folder(folder) == frontend else env, database)
+                step_env = node_env if systems.load().of_folder(folder) == frontend else env
+                run_step(folder, argv, step_env, database, record_order=args.record_order)
         finally:
             if args.lock:
                 keep_checksums(database, state, step_failed=sys.exc_info()[0] is not None)
@@ -251,6 +277,34 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
                 summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
                 fastpath.remember(database.settings, files_fingerprint, checked, summary)
     return 0
+
+
+def refusals_of_order(state: DatabaseState, steps: list[tuple[str, list[str]]]) -> list[Failure]:
+    """A run of one system's migrate (make migrate-backend, migrate-frontend) that would apply a
+    migration before the other system's migration it was written after."""
+    from scripts import order
+
+    owners = {owner.name for folder, _ in steps if (owner := systems.load().of_folder(folder))}
+    return [problem for owner in sorted(owners) for problem in order.out_of_order(state, owner)]
+
+
+def ordered_steps(steps: list[tuple[str, list[str]]], state: DatabaseState) -> list[tuple[str, list[str]]]:
+    """The two migrate steps, run once per segment of the combined order (scripts/order.py):
+    the frontend's runner ``--to`` the segment's last tag, ``alembic upgrade`` to each
+    revision of the segment that no later one of it descends from."""
+    from scripts import order
+
+    declared = systems.load()
+    commands = {owner.name: (folder, argv) for folder, argv in steps if (owner := declared.of_folder(folder))}
+    ordered, _ = order.combined(state)
+    planned: list[tuple[str, list[str]]] = []
+    for system, migrations in order.segments(ordered):
+        folder, argv = commands[system]
+        if system == "frontend":
+            planned.append((folder, [*argv, "--to", migrations[-1].id]))
+        else:
+            planned += [(folder, [*argv[:-1], target]) for target in order.segment_targets(migrations)]
+    return planned
 
 
 def keep_checksums(database: Database, before: DatabaseState | None, *, step_failed: bool) -> None:
