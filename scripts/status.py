@@ -1,4 +1,5 @@
-"""``make migrate-status``: what is applied and pending in each system, and what is wrong.
+"""``make migrate-status``: what is applied and pending in each system, in their combined
+order, and what is wrong.
 
 Exit codes: 0 up to date, 1 migrations pending, 2 or more an error (the first
 problem's code, see docs/configuration.md). ``--format json`` prints the same as JSON.
@@ -11,6 +12,7 @@ import contextlib
 import json
 import sys
 
+from scripts import order
 from scripts.check import find_problems
 from scripts.errors import Failure, entry_point
 from scripts.migration_state import DatabaseState, SystemState, problem_json, read_database_state
@@ -43,10 +45,21 @@ def system_lines(system: SystemState) -> list[str]:
     return lines
 
 
+def order_lines(state: DatabaseState) -> list[str]:
+    """Both systems' migrations in the order make migrate applies them (scripts/order.py)."""
+    lines = ["combined order (make migrate applies the pending ones in this order):"]
+    for item in order.combined(state)[0]:
+        mark = "✓" if item.migration.applied else "·"
+        after = f"  (after {', '.join(item.migration.after)})" if item.migration.after else ""
+        lines.append(f"  {mark} {item.system:<8} {item.migration.id}{after}")
+    return lines
+
+
 def as_text(display: str, state: DatabaseState, problems: list[Failure]) -> str:
     lines = [f"Database {display}", ""]
     for system in state.systems:
         lines += [*system_lines(system), ""]
+    lines += [*order_lines(state), ""]
     for problem in problems:
         lines.append(f"✗ {problem.message}")
         if problem.hint:
@@ -64,6 +77,15 @@ def as_json(display: str, state: DatabaseState, problems: list[Failure]) -> str:
         "exit_code": exit_code(state, problems),
         "frontend": state.frontend.as_json(),
         "backend": state.backend.as_json(),
+        "order": [
+            {
+                "system": item.system,
+                "id": item.migration.id,
+                "applied": item.migration.applied,
+                "after": list(item.migration.after),
+            }
+            for item in order.combined(state)[0]
+        ],
         "problems": [problem_json(p) for p in problems],
     }
     return json.dumps(document, indent=2)

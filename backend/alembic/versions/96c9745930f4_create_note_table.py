@@ -16,6 +16,8 @@ revision: str = '96c9745930f4'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
+# Its place in the combined order of both systems' migrations (docs/migrations.md).
+after_frontend = "0000_better_auth"
 
 
 def upgrade() -> None:
