@@ -351,14 +351,14 @@ def test_make_db_up_starts_the_compose_db_service_and_make_migrate_migrates_it(c
     project = f"template-db-up-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "POSTGRES_PORT": str(clone.port)}
     try:
-        db_up = clone.make("db-up", COMPOSE_PROJECT_NAME=project)
+        db_up = clone.make("db-up", COMPOSE_PROJECT_NAME=project, DB_BACKEND="auto")
         containers = subprocess.run(
             ["docker", "ps", "--quiet", "--filter", f"label=com.docker.compose.project={project}"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.split()
-        migrate = clone.make("migrate", COMPOSE_PROJECT_NAME=project)
+        migrate = clone.make("migrate", COMPOSE_PROJECT_NAME=project, DB_BACKEND="auto")
         # Read inside the container: the tables are in the compose db, not in a local cluster.
         inside = subprocess.run(
             [

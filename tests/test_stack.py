@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, Database, free_port, session_cookie
+from scripts.dbserver import compose_command
 from scripts.tools import NODE_BIN
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -152,13 +152,9 @@ def test_the_apps_reach_the_database_by_its_service_name() -> None:
         assert "@db:5432/" in COMPOSE["services"][name]["environment"]["DATABASE_URL"], name
 
 
-@pytest.mark.skipif(
-    shutil.which("docker") is None
-    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
-    reason="no docker compose on this machine",
-)
+@pytest.mark.skipif(compose_command() is None, reason="neither docker compose nor docker-compose is installed")
 def test_docker_compose_accepts_the_file() -> None:
-    result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run([*compose_command(), "config", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True)
 
     assert result.returncode == 0, result.stderr
 
