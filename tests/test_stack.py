@@ -119,7 +119,14 @@ def test_compose_starts_the_apps_only_after_the_one_shot_migration() -> None:
 
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     for app in ("backend", "frontend"):
-        assert services[app]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+        assert services[app]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_frontend_starts_once_the_api_it_proxies_is_healthy() -> None:
+    services = COMPOSE["services"]
+
+    assert services["frontend"]["depends_on"]["backend"] == {"condition": "service_healthy"}
+    assert "/health" in " ".join(services["backend"]["healthcheck"]["test"])
 
 
 def test_compose_migrates_with_the_same_entry_point_as_the_makefile() -> None:
