@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import time
 
 from scripts import config
 from scripts.database_url import DatabaseUrl
@@ -25,14 +26,27 @@ def is_local_host(host: str | None) -> bool:
     return host in LOCAL_HOSTS
 
 
-def docker_engine_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
+# Seconds `make db-up` waits for the container's health check to pass.
+HEALTHY_WITHIN = 120
+
+
+def _succeeds(command: list[str]) -> bool:
     try:
-        checks = [["docker", "info"], ["docker", "compose", "version"]]
-        return all(subprocess.run(check, capture_output=True, timeout=10).returncode == 0 for check in checks)
-    except subprocess.TimeoutExpired:
+        return subprocess.run(command, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def compose_command() -> list[str] | None:
+    """Compose v2 (`docker compose`) where it is installed, else v1 (`docker-compose`, as Debian packages it)."""
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) and _succeeds([*command, "version"]):
+            return command
+    return None
+
+
+def docker_engine_available() -> bool:
+    return shutil.which("docker") is not None and _succeeds(["docker", "info"]) and compose_command() is not None
 
 
 def choose_backend(settings: Settings) -> str:
@@ -47,7 +61,8 @@ def choose_backend(settings: Settings) -> str:
 def up(url: DatabaseUrl, settings: Settings) -> None:
     _require_local(url)
     if choose_backend(settings) == "docker":
-        _compose(url, settings, "up", "--detach", "--wait", "db")
+        _compose(url, settings, "up", "--detach", "db")
+        _wait_until_healthy(url, settings)
         print(f"✓ database container up on 127.0.0.1:{url.port or 5432}")
     else:
         LocalCluster.for_url(url, settings).ensure_running(url)
@@ -81,19 +96,59 @@ def _require_local(url: DatabaseUrl) -> None:
         )
 
 
-def _compose(url: DatabaseUrl, settings: Settings, *args: str) -> None:
-    env = {
+def _compose_env(url: DatabaseUrl, settings: Settings) -> dict[str, str]:
+    return {
+        **settings.values,
         "POSTGRES_USER": url.username or "postgres",
         "POSTGRES_PASSWORD": url.password or "",
         "POSTGRES_DB": url.database or "postgres",
         "POSTGRES_PORT": str(url.port or 5432),
     }
-    result = subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT, env={**settings.values, **env})
+
+
+def _compose_or_fail() -> list[str]:
+    command = compose_command()
+    if command is None:
+        raise LocalDatabaseError(
+            "Docker Compose is not installed (neither `docker compose` nor `docker-compose` answers)",
+            "install the Compose plugin, or DB_BACKEND=local uses the machine's own PostgreSQL instead",
+        )
+    return command
+
+
+def _compose(url: DatabaseUrl, settings: Settings, *args: str) -> None:
+    command = _compose_or_fail()
+    result = subprocess.run([*command, *args], cwd=REPO_ROOT, env=_compose_env(url, settings))
     if result.returncode != 0:
         raise LocalDatabaseError(
-            f"docker compose {' '.join(args)} failed (exit {result.returncode})",
+            f"{' '.join(command)} {' '.join(args)} failed (exit {result.returncode})",
             "see the output above; DB_BACKEND=local uses the machine's own PostgreSQL instead",
         )
+
+
+def _wait_until_healthy(url: DatabaseUrl, settings: Settings) -> None:
+    """Until the db container's health check passes: Compose v1 has no `up --wait`."""
+    command = _compose_or_fail()
+    env = _compose_env(url, settings)
+    deadline = time.monotonic() + HEALTHY_WITHIN
+    health = "unknown"
+    while time.monotonic() < deadline:
+        ids = subprocess.run([*command, "ps", "-q", "db"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        container = ids.stdout.strip()
+        if container:
+            inspected = subprocess.run(
+                ["docker", "inspect", "--format", "{{.State.Health.Status}}", container],
+                capture_output=True,
+                text=True,
+            )
+            health = inspected.stdout.strip() or "unknown"
+            if health == "healthy":
+                return
+        time.sleep(1)
+    raise LocalDatabaseError(
+        f"the database container is not healthy after {HEALTHY_WITHIN} s (its health: {health})",
+        f"see `{' '.join(command)} logs db`; DB_BACKEND=local uses the machine's own PostgreSQL instead",
+    )
 
 
 def main() -> int:

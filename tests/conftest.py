@@ -257,6 +257,9 @@ class Clone:
         unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND", "TEST_DATABASE_URL", "TEST_PORT")
         unset += ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS", "VIRTUAL_ENV")
         environment = {k: v for k, v in os.environ.items() if k not in unset}
+        # The copy's local database is a cluster of its own (tear_down stops it), also where a Docker
+        # engine runs; tests of the Docker path say DB_BACKEND=docker (tests/test_compose.py).
+        environment["DB_BACKEND"] = "local"
         return subprocess.Popen(
             [*(command or ["make", "--no-print-directory"]), *targets],
             cwd=self.root,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, Database, free_port, session_cookie
+from scripts.dbserver import compose_command
 from scripts.tools import NODE_BIN
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -119,7 +119,14 @@ def test_compose_starts_the_apps_only_after_the_one_shot_migration() -> None:
 
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     for app in ("backend", "frontend"):
-        assert services[app]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+        assert services[app]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_frontend_starts_once_the_api_it_proxies_is_healthy() -> None:
+    services = COMPOSE["services"]
+
+    assert services["frontend"]["depends_on"]["backend"] == {"condition": "service_healthy"}
+    assert "/health" in " ".join(services["backend"]["healthcheck"]["test"])
 
 
 def test_compose_migrates_with_the_same_entry_point_as_the_makefile() -> None:
@@ -152,13 +159,9 @@ def test_the_apps_reach_the_database_by_its_service_name() -> None:
         assert "@db:5432/" in COMPOSE["services"][name]["environment"]["DATABASE_URL"], name
 
 
-@pytest.mark.skipif(
-    shutil.which("docker") is None
-    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
-    reason="no docker compose on this machine",
-)
+@pytest.mark.skipif(compose_command() is None, reason="neither docker compose nor docker-compose is installed")
 def test_docker_compose_accepts_the_file() -> None:
-    result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run([*compose_command(), "config", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True)
 
     assert result.returncode == 0, result.stderr
 
