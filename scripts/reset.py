@@ -79,7 +79,8 @@ def check_possible(target: Target) -> None:
     """Everything that would stop the reset after the drop, found before it."""
     if target.name in SERVER_DATABASES:
         raise DevelopmentOnly(
-            f"db-reset drops the database DATABASE_URL names, and {target.name!r} is the server's own: nothing was changed",
+            f"make db-reset drops the database DATABASE_URL names, and {target.name!r} is the server's own: "
+            "nothing was changed",
             "point DATABASE_URL to your app's database",
         )
     if target.exists and not target.owned:
@@ -98,9 +99,7 @@ def check_possible(target: Target) -> None:
 
 def other_sessions(session: connection, name: str) -> int:
     with session.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
-        )
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
         return cursor.fetchone()[0]
 
 
@@ -113,7 +112,8 @@ def drop(session: connection, name: str) -> None:
                 cursor.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(database))
             else:
                 cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
                     (name,),
                 )
                 cursor.execute(sql.SQL("DROP DATABASE {}").format(database))
@@ -139,7 +139,7 @@ def create(session: connection, target: Target) -> None:
         except psycopg2.Error as error:
             raise DatabaseError(
                 f"{target.name!r} was dropped, but creating it again failed: {_first_line(error)}",
-                f"create it as a role with CREATEDB: CREATE DATABASE \"{target.name}\", then make migrate and make seed",
+                f'as a role with CREATEDB: CREATE DATABASE "{target.name}"; then make migrate and make seed',
             ) from None
 
 
@@ -162,7 +162,7 @@ def reset(url: DatabaseUrl, settings: Settings, *, confirmed: bool) -> None:
         )
         if target.exists:
             if sessions := other_sessions(session, target.name):
-                print(f"→ ending {sessions} other session(s) on {target.name!r} (make dev, psql, ...: they must reconnect)")
+                print(f"→ ending {sessions} other session(s) on {target.name!r} (make dev, psql, ...: they reconnect)")
             drop(session, target.name)
             print(f"✓ dropped the database {target.name!r}")
         create(session, target)

@@ -56,9 +56,7 @@ def row_digests(session: connection) -> RowDigests:
         if not tables:
             return {}
         # Order-free: the sum of a 64-bit hash of each whole row.
-        per_table = sql.SQL(
-            "SELECT {name}, count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {table} AS t"
-        )
+        per_table = sql.SQL("SELECT {name}, count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {table} AS t")
         cursor.execute(
             sql.SQL(" UNION ALL ").join(
                 per_table.format(name=sql.Literal(f"{schema}.{table}"), table=sql.Identifier(schema, table))

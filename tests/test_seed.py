@@ -14,13 +14,7 @@ import subprocess
 import pytest
 from dotenv import dotenv_values
 
-from conftest import (
-    BETTER_AUTH_SECRET,
-    REPO_ROOT,
-    SYSTEMS,
-    Clone,
-    Database,
-)
+from conftest import BETTER_AUTH_SECRET, REPO_ROOT, SYSTEMS, Clone, Database
 from scripts.tools import NODE_BIN
 
 SEED_USER = {

@@ -18,7 +18,7 @@ SAMPLE_NOTES = {
 def add_sample_notes(session: Session, user_id: str) -> None:
     """The sample notes the user does not have yet, by title: a second run adds none."""
     present = set(session.scalars(select(Note.title).where(Note.user_id == user_id)))
-    missing = [Note(user_id=user_id, title=title, body=body) for title, body in SAMPLE_NOTES.items() if title not in present]
+    missing = [Note(user_id=user_id, title=t, body=body) for t, body in SAMPLE_NOTES.items() if t not in present]
     session.add_all(missing)
     session.flush()
-    print(f"notes: {len(missing)} sample note(s) added" if missing else "notes: the sample notes exist already: unchanged")
+    print(f"notes: {len(missing)} sample note(s) added" if missing else "notes: the sample notes exist already")
