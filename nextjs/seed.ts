@@ -14,7 +14,6 @@ const passwordFrom = process.env.SEED_USER_PASSWORD
   ? "the environment"
   : relative(root, files.find((file) => parse(readFileSync(file)).SEED_USER_PASSWORD) ?? "(nowhere)");
 config({ path: files, quiet: true });
-const { APIError } = await import("better-auth/api");
 const { auth } = await import("./lib/auth");
 const { db } = await import("./lib/db");
 
@@ -33,7 +32,7 @@ if (await internalAdapter.findUserByEmail(email)) {
   try {
     await auth.api.signUpEmail({ body: { email, password, name } });
   } catch (error) {
-    console.error(`✗ Better Auth refused to sign up ${email}: ${error instanceof APIError ? error.message : error}`);
+    console.error(`✗ Better Auth refused to sign up ${email}: ${error instanceof Error ? error.message : error}`);
     process.exit(1);
   }
   console.log(`user ${email} created (Better Auth sign-up)`);

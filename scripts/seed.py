@@ -99,8 +99,8 @@ def run_seed(settings: Settings, database: Database, folder: str, command: str) 
     result = run_tool(folder, shlex.split(command), seed_environment(settings, database, folder), echo=True)
     if result.code != 0:
         raise SeedFailed(
-            f"{label} failed (exit {result.code}): {result.cause}",
-            "fix the seed or the setting it names; what the seeds before it added is kept: run make seed again",
+            f"{label} failed (exit {result.code}): {result.cause.removeprefix('✗ ')}",
+            "fix that seed or the setting it names, then run make seed again (the seeds add nothing twice)",
         )
     print(f"✓ {label} ({time.monotonic() - started:.1f} s)", flush=True)
 
