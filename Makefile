@@ -33,7 +33,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore test test-all bench bench-tests dev build lint fmt \
+	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all bench bench-tests dev build lint fmt \
 	require-tools
 
 help: ## Show this list of targets
@@ -122,6 +122,16 @@ db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
 	@test -n "$(strip $(file))" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
 	$(PY) -m scripts.backup restore "$$file" $(if $(yes),--yes)
+
+# The seeds are the apps' own files; the wrapper refuses production and databases the
+# template did not start (yes=1 to confirm one), then reports what changed.
+seed: $(NODE_MODULES) ## Fill the development database: a user to sign in with, and rows for it (yes=1: a database not started here)
+	$(PY) -m scripts.seed --step $(FRONTEND_DIR) "tsx seed.ts" --step $(BACKEND_DIR) "python -m app.seed" $(if $(yes),--yes)
+
+db-reset: $(NODE_MODULES) ## Drop and recreate the development database, then migrate and seed (yes=1: a database not started here)
+	$(PY) -m scripts.reset $(if $(yes),--yes)
+	$(MAKE) --no-print-directory migrate
+	$(MAKE) --no-print-directory seed
 
 # ---- Code quality -------------------------------------------------------------
 

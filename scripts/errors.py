@@ -95,6 +95,18 @@ class TlsFailed(Failure):
     exit_code = 25
 
 
+class DevelopmentOnly(Failure):
+    """``make seed`` / ``db-reset`` refused: ENV=production, or a database the template did not start."""
+
+    exit_code = 27
+
+
+class SeedFailed(Failure):
+    """A seed (the apps' own seed scripts) failed, or the database is not ready for it."""
+
+    exit_code = 28
+
+
 class MultipleHeads(Failure):
     exit_code = 30
 

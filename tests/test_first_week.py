@@ -185,6 +185,8 @@ def test_4_removing_the_sample_as_documented_drops_its_table(week: Week) -> None
     tables_after = week.query(f"SELECT tablename FROM pg_tables WHERE schemaname = '{BACKEND_SCHEMA}'")
     assert len(tables_after) == len(tables_before) - 1
     assert not week.lines_marked(SAMPLE_MARK)
+    # `make seed` keeps working without the sample's rows: it still makes the user to sign in with.
+    assert "Sign in at" in week.make("seed")
 
 
 def test_5_renaming_a_column_keeps_its_values(week: Week) -> None:

@@ -13,6 +13,7 @@ user_table = Table(
     "user",
     Base.metadata,
     Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False),  # the seed finds its user by it (app/seed.py)
     # On the search path ("public"), as PostgreSQL reports it when reflecting
     # the foreign key; BLANK_SCHEMA overrides the metadata's default "api".
     schema=BLANK_SCHEMA,

@@ -1,6 +1,6 @@
-"""The notes sample's API: each signed-in user writes, lists and deletes their own notes.
+"""The notes sample's API: each signed-in user writes, lists and deletes their own notes; its seed.
 
-Delete this file with the sample (app/notes.py, models/note.py).
+Delete this file with the sample (app/notes.py, app/notes_seed.py, models/note.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.orm import Session
 
 from app.main import app
+from app.notes_seed import SAMPLE_NOTES, add_sample_notes
 from conftest import User
 from models import Note
 
@@ -98,3 +100,15 @@ def test_the_notes_endpoints_are_in_the_openapi_description(client: TestClient) 
     paths = client.get("/openapi.json").json()["paths"]
 
     assert {"/notes", "/notes/{note_id}"} <= set(paths)
+
+
+def test_the_sample_seed_adds_its_notes_once(
+    client: TestClient, connection: Connection, users: tuple[User, User]
+) -> None:
+    ada, _ = users
+
+    for _ in range(2):  # as `make seed` run twice
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session, session.begin():
+            add_sample_notes(session, ada.id)
+
+    assert sorted(note["title"] for note in listed(client, ada)) == sorted(SAMPLE_NOTES)
