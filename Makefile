@@ -63,16 +63,21 @@ require-tools:
 
 # ---- Migrations (docs/migrations.md) --------------------------------------
 
-# --lock: one run at a time (a PostgreSQL advisory lock), bounded lock waits.
+# --lock: one run at a time (a PostgreSQL advisory lock); each tool SETs lock_timeout and
+# statement_timeout (DB_LOCK_TIMEOUT, DB_STATEMENT_TIMEOUT) at the start of its session.
 # --check: migrate-check first.  --backup: a backup first when ENV=production.
 # --fast: "up to date" at once when nothing changed since a full run found nothing to do.
+# The frontend's migrations are applied by drizzle-orm's own migrator, the one drizzle-kit
+# migrate calls, but one transaction per migration (docs/migrations.md): DRIZZLE_MIGRATE.
+DRIZZLE_MIGRATE := node $(CURDIR)/scripts/drizzle_migrate.mjs
 # --ordered: the pending migrations of both systems in their combined order (docs/migrations.md),
-# each command run once per segment of it, up to that segment's last migration.
+# each command run once per stretch of one system's migrations, up to its last one
+# (the runner's --to TAG, alembic upgrade REVISION).
 migrate: $(NODE_MODULES) ## Apply all migrations of both systems, in their combined order
-	$(RUN) --fast --lock --check --backup --ordered --step $(FRONTEND_DIR) "drizzle-kit migrate" --step $(BACKEND_DIR) "alembic upgrade head"
+	$(RUN) --fast --lock --check --backup --ordered --step $(FRONTEND_DIR) "$(DRIZZLE_MIGRATE)" --step $(BACKEND_DIR) "alembic upgrade head"
 
 migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth's and your tables)
-	$(RUN) --lock --check --backup --in $(FRONTEND_DIR) -- drizzle-kit migrate
+	$(RUN) --lock --check --backup --in $(FRONTEND_DIR) -- $(DRIZZLE_MIGRATE)
 
 migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
 	$(RUN) --lock --check --backup --in $(BACKEND_DIR) -- alembic upgrade head
@@ -99,7 +104,7 @@ rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<r
 rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
 	$(PY) -m scripts.backup rollback-frontend
 
-preflight: | require-tools ## Check the database URL: set, well-formed, reachable, credentials, permissions, no pooler
+preflight: | require-tools ## Check the database URL: set, well-formed, reachable, credentials, permissions, pooler
 	$(PY) -m scripts.preflight
 
 # ---- Database ---------------------------------------------------------------

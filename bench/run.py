@@ -40,7 +40,7 @@ from scripts.settings import REPO_ROOT
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 LARGE_RUNS = int(os.environ.get("BENCH_LARGE_RUNS", "3"))
-HISTORIES = [(100, 50), (200, 100)]  # (Alembic revisions, Drizzle migrations) added to the template's
+HISTORIES = [(100, 50), (150, 150)]  # (Alembic revisions, Drizzle migrations) added to the template's
 RESULTS = REPO_ROOT / "bench" / "results"
 
 

@@ -68,21 +68,30 @@ def seconds(settings: Settings, name: str, default: str) -> float:
 
 
 POSTGRES_DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
+# The migrations' bounds: the variable that sets each, the PostgreSQL setting, its default.
+BOUND_SETTINGS = (
+    ("DB_LOCK_TIMEOUT", "lock_timeout", "5s"),
+    ("DB_STATEMENT_TIMEOUT", "statement_timeout", "15min"),
+)
 
 
-def migration_session_options(settings: Settings) -> str:
-    """libpq/node-postgres ``options`` bounding how long a migration may wait and run.
+def migration_bounds(settings: Settings) -> dict[str, str]:
+    """The session settings bounding how long a migration may wait and run, checked.
 
     ``lock_timeout``: a migration that needs a lock held by live traffic fails in
-    seconds instead of queueing every later query behind it.
+    seconds instead of queueing every later query behind it. Each tool SETs them at the
+    start of its session (scripts/run.py): unlike the startup parameter ``options``, a SET
+    passes every pooler.
     """
-    options = []
-    for name, setting, default in (
-        ("DB_LOCK_TIMEOUT", "lock_timeout", "5s"),
-        ("DB_STATEMENT_TIMEOUT", "statement_timeout", "15min"),
-    ):
+    bounds = {}
+    for name, setting, default in BOUND_SETTINGS:
         value = settings.get(name, default).strip()
         if not POSTGRES_DURATION.match(value):
             raise InvalidSetting(f"{name}={value!r} is not a PostgreSQL duration", f"set {name} to e.g. {default}")
-        options.append(f"-c {setting}={value.replace(' ', '')}")
-    return " ".join(options)
+        bounds[setting] = value.replace(" ", "")
+    return bounds
+
+
+def bounds_variable(bounds: dict[str, str]) -> str:
+    """``MIGRATION_BOUNDS``, as env.py and scripts/drizzle_migrate.mjs read it: "lock_timeout=5s ..."."""
+    return " ".join(f"{setting}={value}" for setting, value in bounds.items())

@@ -95,6 +95,13 @@ class TlsFailed(Failure):
     exit_code = 25
 
 
+class SessionSettingsLost(Failure):
+    """Settings given to a migration's session would not reach the server, or not last: a pooler
+    in between refuses the startup parameter ``options``, drops it, or resets a SET."""
+
+    exit_code = 26
+
+
 class DevelopmentOnly(Failure):
     """``make seed`` / ``db-reset`` refused: ENV=production, or a database the template did not start."""
 

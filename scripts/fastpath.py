@@ -149,7 +149,7 @@ def up_to_date(settings: Settings, *, holding_lock: bool = False) -> dict | None
     # The settings a full run would refuse are refused here too (InvalidSetting).
     for name, default in SECONDS_SETTINGS:
         config.seconds(settings, name, default)
-    config.migration_session_options(settings)
+    config.migration_bounds(settings)
     try:
         record = json.loads(RECORD_FILE.read_text())
         if record.get("version") != RECORD_VERSION or record.get("database") != database_key(raw):

@@ -3,14 +3,18 @@
 Checks, in order, and stops at the first failure (exit codes in scripts/errors.py):
 1. DATABASE_URL is set;  2. it is well-formed;  3. the server answers;
 4. it accepts the credentials and the database exists;  5. the role may create tables;
-6. the connection keeps its own session (not a transaction-mode pooler).
-Migrations use DIRECT_DATABASE_URL instead of DATABASE_URL when it is set.
+6. the connection keeps its own session (not a transaction-mode pooler);
+7. what the session is told reaches the server and lasts: startup options, and a SET
+   (not dropped by a pooler: scripts/session_settings.py).
+Each connects as the tools will, startup options included. Migrations use
+DIRECT_DATABASE_URL instead of DATABASE_URL when it is set.
 
 Run alone: ``uv run python -m scripts.preflight`` (``make preflight``).
 """
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass
 
@@ -18,7 +22,7 @@ import psycopg2
 from psycopg2.extensions import connection
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from scripts import config, dbserver, systems
+from scripts import config, dbserver, session_settings, systems
 from scripts.database_url import DatabaseUrl, for_libpq, redacted
 from scripts.errors import (
     AuthenticationFailed,
@@ -27,6 +31,7 @@ from scripts.errors import (
     Failure,
     MalformedDatabaseUrl,
     PermissionDenied,
+    SessionSettingsLost,
     TlsFailed,
     TransactionPooler,
     entry_point,
@@ -38,6 +43,7 @@ DEFAULT_PORT = 5432
 # A server that is starting or restarting answers, but refuses logins for a moment.
 TRANSIENT_SERVER_STATES = ("starting up", "shutting down", "in recovery mode")
 TRANSIENT_GRACE_SECONDS = 10
+UNSUPPORTED_PARAMETER = re.compile(r"unsupported startup parameter: (\w+)")
 
 
 class ServerNotReady(DatabaseUnreachable):
@@ -149,24 +155,34 @@ def _start_hint(url: DatabaseUrl, variable: str, settings: Settings) -> str:
     )
 
 
-def connect(url: DatabaseUrl, timeout: float = 5, variable: str = "DATABASE_URL") -> connection:
-    """Check 4: log in. Returns an open psycopg2 connection (autocommit)."""
+def startup_options(url: DatabaseUrl, settings: Settings) -> str | None:
+    """The startup parameter ``options`` the tools will send: the URL's own, else PGOPTIONS
+    (from the environment or the env file, which the tools get too)."""
+    return url.query.get("options") or settings.get("PGOPTIONS", "") or None
+
+
+def connect(
+    url: DatabaseUrl, timeout: float = 5, variable: str = "DATABASE_URL", options: str | None = None
+) -> connection:
+    """Check 4: log in (with ``options``, the startup options the tools send). Returns an open
+    psycopg2 connection (autocommit)."""
     try:
         session = retry(
             retry=retry_if_exception_type(ServerNotReady),
             stop=stop_after_delay(TRANSIENT_GRACE_SECONDS),
             wait=wait_fixed(0.25),
             reraise=True,
-        )(_login)(url, timeout, variable)
+        )(_login)(url, timeout, variable, options)
     except ServerNotReady as failure:
         raise DatabaseUnreachable(failure.message, "wait for the server, then run the command again") from None
     session.autocommit = True
     return session
 
 
-def _login(url: DatabaseUrl, timeout: float, variable: str) -> connection:
+def _login(url: DatabaseUrl, timeout: float, variable: str, options: str | None = None) -> connection:
+    extra = {"options": options} if options else {}
     try:
-        return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)))
+        return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)), **extra)
     except psycopg2.OperationalError as error:
         raise _classify_login_error(url, str(error), variable) from None
     except psycopg2.ProgrammingError:
@@ -199,6 +215,14 @@ def _classify_login_error(url: DatabaseUrl, text: str, variable: str) -> Failure
         )
     if tls_problem := _tls_problem(text):
         return TlsFailed(f"TLS: {tls_problem}", f"check sslmode and sslrootcert in {variable} (docs/configuration.md)")
+    if refused := UNSUPPORTED_PARAMETER.search(text):
+        return SessionSettingsLost(
+            f"the server {variable} points to refuses the startup parameter {refused.group(1)!r} "
+            "(from the URL's ?options= or PGOPTIONS): a connection pooler such as PgBouncer is in between",
+            "remove options from the URL and PGOPTIONS (the template SETs its timeouts in the session instead), "
+            "or set DIRECT_DATABASE_URL to the database's direct address; adding options to PgBouncer's "
+            "ignore_startup_parameters would drop them silently",
+        )
     if any(state in text for state in TRANSIENT_SERVER_STATES):
         return ServerNotReady(f"the database server is not ready: {reason}")
     return DatabaseUnreachable(f"cannot connect to the database: {reason}", f"check {variable}")
@@ -305,8 +329,21 @@ def check_own_session(url: DatabaseUrl, timeout: float, variable: str) -> None:
         )
 
 
+def check_settings_reach_the_server(
+    url: DatabaseUrl, timeout: float, variable: str, options: str | None, bounds: dict[str, str]
+) -> None:
+    """Check 7, on a session of its own (after check 6 has closed its two)."""
+    session = connect(url, timeout, variable, options)
+    try:
+        if options:
+            session_settings.check_startup_options(session, options, variable)
+        session_settings.check_bounds_last(session, bounds, variable)
+    finally:
+        session.close()
+
+
 def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> Database:
-    """All six checks; starts the project-local database when nothing is configured."""
+    """All seven checks; starts the project-local database when nothing is configured."""
     settings = settings or config.settings()
     url = config.database_url(settings)
     if settings.uses_example_defaults:
@@ -318,12 +355,15 @@ def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> D
     variable = settings.migration_url_name
     check_reachable(url, config.seconds(settings, "DB_WAIT_SECONDS", "0"), variable, settings)
     timeout = config.seconds(settings, "DB_CONNECT_TIMEOUT", "5")
-    session = connect(url, timeout, variable)
+    bounds = config.migration_bounds(settings)
+    options = startup_options(url, settings)
+    session = connect(url, timeout, variable, options)
     try:
         check_can_create(session)
     finally:
         session.close()
     check_own_session(url, timeout, variable)
+    check_settings_reach_the_server(url, timeout, variable, options, bounds)
     database = Database(url=url, settings=settings)
     if not quiet:
         print(f"✓ pre-flight: {database.display} is ready")

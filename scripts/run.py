@@ -1,6 +1,7 @@
 """Run the real tools against DATABASE_URL: pre-flight first, then each step in order.
 
-    python -m scripts.run --lock --check --step nextjs "drizzle-kit migrate" --step backend "alembic upgrade head"
+    python -m scripts.run --lock --check --step nextjs "node $PWD/scripts/drizzle_migrate.mjs" \\
+        --step backend "alembic upgrade head"
     python -m scripts.run --in backend -- alembic revision --autogenerate -m "add tags"
 
 (FOLDER: an app's folder, as systems.env names it.)
@@ -51,7 +52,8 @@ def run_step(
 
     owner = systems.load().of_folder(folder)
     existing = order.migration_files(owner.name) if record_order and owner else set()
-    label = f"{folder}: {shlex.join(argv)}"
+    # The template's own scripts are named from the repository's root (the Makefile gives them by full path).
+    label = f"{folder}: {shlex.join(_shown(argument) for argument in argv)}"
     print(f"→ {label}", flush=True)
     started = time.monotonic()
     result = run_tool(folder, argv, env, echo=True)
@@ -81,9 +83,15 @@ def run_step(
     )
 
 
+def _shown(argument: str) -> str:
+    path = REPO_ROOT / "scripts"
+    return argument.removeprefix(f"{REPO_ROOT}/") if argument.startswith(f"{path}/") else argument
+
+
 def failed_migration(system: str, lines: list[str], pending: list[Migration] | None) -> str | None:
-    """The file of the migration that failed, from what the tool printed (and, for Drizzle,
-    what was pending; every migration file when the database could not say)."""
+    """The file of the migration that failed, from what the tool printed (and, for a raw
+    drizzle-kit, what was pending; every migration file when the database could not say)."""
+    from scripts.frontend_migrate import failed_file
     from scripts.migration_state import alembic_revisions
 
     if system == "backend":  # Alembic names the revision it runs; drizzle-kit only the failed query
@@ -91,6 +99,8 @@ def failed_migration(system: str, lines: list[str], pending: list[Migration] | N
         by_id = {revision.revision: revision.path for revision in alembic_revisions()}
         path = by_id.get(revisions[-1]) if revisions else None
         return str(path.relative_to(REPO_ROOT)) if path else None
+    if named := failed_file(lines):  # scripts/drizzle_migrate.mjs names it
+        return named
     query = failed_drizzle_query(lines)
     if pending is not None:
         candidates = [REPO_ROOT / migration.path for migration in pending]
@@ -111,7 +121,7 @@ def failed_drizzle_query(lines: list[str]) -> str | None:
 
 
 def describe(state: DatabaseState) -> str:
-    """What is applied now, system by system: each applies in one transaction."""
+    """What is applied now, system by system: each migration applies in a transaction of its own."""
     lines = ["  Now in the database:"]
     for system in state.systems:
         pending = ", ".join(m.id for m in system.pending)
@@ -211,7 +221,7 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
     from scripts import config
     from scripts.backup import backup_wanted, take_backup
     from scripts.check import find_problems
-    from scripts.database_url import for_libpq, for_node
+    from scripts.database_url import for_node
     from scripts.lock import migration_lock
     from scripts.migration_state import read_database_state
     from scripts.preflight import run_preflight
@@ -233,14 +243,10 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             if waited and args.fast and (record := fastpath.up_to_date(database.settings, holding_lock=True)):
                 print(f"✓ up to date: {record['summary']} (the run before this one left nothing to do)")
                 return 0
-            options = config.migration_session_options(database.settings)
-            env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {options}".strip()
-            node_env["PGOPTIONS"] = env["PGOPTIONS"]
-            if "options" in database.url.query:
-                # A URL's own options override PGOPTIONS: the bounds go into the URL too.
-                bounded = database.url.update_query_dict({"options": env["PGOPTIONS"]})
-                env |= database_urls(for_libpq(bounded))
-                node_env |= database_urls(for_node(bounded))
+            # The tools SET them at the start of their session (env.py, drizzle_migrate.mjs): a SET
+            # reaches the server through any pooler, where PGOPTIONS does not (pre-flight checked).
+            bounds = config.bounds_variable(config.migration_bounds(database.settings))
+            env["MIGRATION_BOUNDS"] = node_env["MIGRATION_BOUNDS"] = bounds
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()

@@ -27,6 +27,7 @@ JS_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ lines? matching)")
 ALEMBIC_PLUGIN_SETUP = "[alembic.runtime.plugins] setting up autogenerate plugin"
 # How the wrapped tools state the cause of a failure, most specific first.
 CAUSE_PATTERNS = [
+    re.compile(r"^✗ \S+\.sql: (.+)"),  # scripts/drizzle_migrate.mjs: the failed file, then the database's error
     re.compile(r"cause: error: (.+)"),  # node-postgres: the database's own error
     re.compile(r"cause: \w*Error(?: \[\w+\])?: (.+)"),  # node-postgres: connection, TLS and URL errors
     re.compile(r"^FAILED: (.+)"),  # alembic's command errors

@@ -70,7 +70,7 @@ def test_migrate_in_production_takes_a_backup_first(database: Database, new_back
     assert result.code == 0, result.output
     dump = backup_path(result.output)
     assert dump.read_bytes().startswith(b"PGDMP")
-    assert result.output.index("✓ backup:") < result.output.index("→ nextjs: drizzle-kit migrate")
+    assert result.output.index("✓ backup:") < result.output.index("→ nextjs: node scripts/drizzle_migrate.mjs")
 
 
 def test_migrate_in_production_with_backup_skip_takes_none(database: Database, new_backups) -> None:

@@ -71,7 +71,7 @@ def test_the_lock_is_released_when_a_run_ends(migrated: Database) -> None:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone() == (True,)
 
 
-# libpq and node-postgres let a URL's own options override PGOPTIONS: both kinds of URL are tried.
+# The bounds are SET in each tool's session, whatever startup options the URL has: both kinds of URL are tried.
 URL_QUERIES = pytest.mark.parametrize(
     "query", ["", "?options=-c%20timezone%3DUTC"], ids=["plain-url", "url-with-its-own-options"]
 )

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.full
 
 # The fast path's answer starts so, and nothing else prints it: a run without it did not answer fast.
 FAST = "✓ up to date:"
-FULL_RUN = "→ nextjs: drizzle-kit migrate"
+FULL_RUN = "→ nextjs: node scripts/drizzle_migrate.mjs"
 # The fixture backend table every `remembered` database has, with its model and revision.
 TABLE, TABLE_REVISION = "api.fixture_item", "f1x7a0000001"
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from conftest import (
+    SYSTEMS,
     Clone,
     Database,
     add_backend_table,
     append_drizzle_migration,
     backend_tables,
+    drizzle_tags,
     frontend_tables,
     insert_user,
+    run,
 )
+from scripts.tools import NODE_BIN
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -101,13 +107,99 @@ def test_failing_frontend_migration_shows_the_database_error_and_stops(clone: Cl
 
     assert result.code != 0
     assert (
-        f"nextjs: drizzle-kit migrate failed in nextjs/drizzle/{failing}.sql (exit 1): "
+        f"nextjs: node scripts/drizzle_migrate.mjs failed in nextjs/drizzle/{failing}.sql (exit 1): "
         'relation "fixture_in_the_way" already exists'
     ) in result.output
     assert "→ backend" not in result.output
-    # The pending migrations ran in one transaction: nothing of them is left, only Drizzle's empty bookkeeping.
-    assert database.tables() == {"public.fixture_in_the_way", "drizzle.__drizzle_migrations"}
-    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(0,)]
+    assert "Traceback" not in result.output
+
+
+def drizzle_rows(database: Database) -> list[tuple]:
+    return database.query("SELECT id, hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id")
+
+
+def test_a_failing_frontend_migration_leaves_the_ones_before_it_applied(clone: Clone, database: Database) -> None:
+    before = append_drizzle_migration(clone, "fixture_before", 'CREATE TABLE "fixture_before" (id int);')
+    failing = append_drizzle_migration(clone, "fixture_failing", "INSERT INTO \"fixture_before\" VALUES ('x');")
+    append_drizzle_migration(clone, "fixture_after", 'CREATE TABLE "fixture_after" (id int);')
+
+    result = migrate(clone, database)
+
+    assert result.code != 0
+    assert f"failed in nextjs/drizzle/{failing}.sql" in result.output
+    assert 'invalid input syntax for type integer: "x"' in result.output
+    applied = drizzle_tags(clone.root)[: drizzle_tags(clone.root).index(before) + 1]
+    assert len(drizzle_rows(database)) == len(applied)
+    assert FRONTEND_TABLES | {"public.fixture_before"} <= database.tables()
+    assert "public.fixture_after" not in database.tables()
+
+
+def test_an_enum_value_added_by_one_frontend_migration_can_be_used_by_the_next(
+    clone: Clone, database: Database
+) -> None:
+    # PostgreSQL refuses a new enum value in the transaction that added it (55P04): together, these fail.
+    append_drizzle_migration(clone, "fixture_mood", "CREATE TYPE \"fixture_mood\" AS ENUM ('calm');")
+    append_drizzle_migration(clone, "fixture_mood_happy", "ALTER TYPE \"fixture_mood\" ADD VALUE 'happy';")
+    append_drizzle_migration(
+        clone, "fixture_mood_used", "CREATE TABLE \"fixture_moods\" (mood fixture_mood DEFAULT 'happy');"
+    )
+
+    result = migrate(clone, database)
+
+    assert result.code == 0, result.output
+    assert database.query("SELECT enum_range(NULL::fixture_mood)::text") == [("{calm,happy}",)]
+    database.query('INSERT INTO "fixture_moods" DEFAULT VALUES')
+    assert database.query('SELECT mood::text FROM "fixture_moods"') == [("happy",)]
+    assert len(drizzle_rows(database)) == len(drizzle_tags(clone.root))
+
+
+def test_a_raw_drizzle_kit_migrate_after_make_migrate_applies_nothing(clone: Clone, database: Database) -> None:
+    append_drizzle_migration(clone, "fixture_first", 'CREATE TABLE "fixture_first" (id int);')
+    append_drizzle_migration(clone, "fixture_second", 'CREATE TABLE "fixture_second" (id int);')
+    assert migrate(clone, database).code == 0
+    rows, schema = drizzle_rows(database), database.schema_dump()
+
+    raw = run(
+        ["drizzle-kit", "migrate"],
+        database_url=database.url_string(),
+        cwd=clone.root / SYSTEMS["FRONTEND_DIR"],
+        PATH=f"{NODE_BIN}:{os.environ['PATH']}",
+    )
+
+    assert raw.code == 0, raw.output
+    # drizzle-kit found every migration recorded as it records them itself: no row, no change added.
+    assert drizzle_rows(database) == rows
+    assert database.schema_dump() == schema
+
+
+def test_the_frontend_runner_stops_after_the_tag_it_is_given(clone: Clone, database: Database) -> None:
+    first = append_drizzle_migration(clone, "fixture_first", 'CREATE TABLE "fixture_first" (id int);')
+    append_drizzle_migration(clone, "fixture_second", 'CREATE TABLE "fixture_second" (id int);')
+
+    result = run(
+        ["node", str(clone.root / "scripts" / "drizzle_migrate.mjs"), "--to", first],
+        database_url=database.url_string(),
+        PATH=f"{NODE_BIN}:{os.environ['PATH']}",
+    )
+
+    assert result.code == 0, result.output
+    assert f"✓ applied nextjs/drizzle/{first}.sql" in result.output
+    assert "public.fixture_first" in database.tables()
+    assert "public.fixture_second" not in database.tables()
+    assert len(drizzle_rows(database)) == drizzle_tags(clone.root).index(first) + 1
+
+
+def test_a_failing_backend_revision_leaves_the_revisions_before_it_applied(clone: Clone, database: Database) -> None:
+    table = add_backend_table(clone, "fixture_item", "f1x7a0000001")
+    failing = clone.add_alembic_revision("f1x7a0000002", "f1x7a0000001", '    op.execute("SELECT 1/0")')
+
+    result = migrate(clone, database)
+
+    assert result.code != 0
+    assert f"failed in {failing.relative_to(clone.root)}" in result.output
+    assert "division by zero" in result.output
+    assert table in database.tables()
+    assert database.query("SELECT version_num FROM api.alembic_version") == [("f1x7a0000001",)]
 
 
 def test_rollback_then_migrate_backend_restores_the_same_schema(clone: Clone, database: Database) -> None:

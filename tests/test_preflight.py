@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from conftest import SERVER, Clone, Database, Result, free_port, run
+from scripts.session_settings import requested_settings
 
 SECRET = "s3cret-Pa55word"
 
@@ -166,3 +167,28 @@ def test_make_reports_the_failure_class_in_its_error_line() -> None:
     assert result.code != 0
     assert "Error 12" in result.output
     assert_clean(result)
+
+
+def test_a_lock_timeout_the_server_refuses_exits_17_naming_the_variable(database: Database) -> None:
+    result = preflight(database.url_string(), DB_LOCK_TIMEOUT="99999999999s")
+
+    assert result.code == 17, result.output
+    assert "DB_LOCK_TIMEOUT=99999999999s: the server refuses it" in result.output
+    assert_clean(result)
+
+
+def test_startup_options_that_reach_the_server_pass(database: Database) -> None:
+    result = preflight(database.url_string() + "?options=-c%20lock_timeout%3D2s%20--search-path%3Dpublic")
+
+    assert result.code == 0, result.output
+
+
+def test_the_settings_an_options_string_asks_for_are_read_as_the_server_reads_them() -> None:
+    options = r"-c lock_timeout=1s -cwork_mem=8MB --statement-timeout=5min -c search_path=a\ b -B 5"
+
+    assert requested_settings(options) == {
+        "lock_timeout": "1s",
+        "work_mem": "8MB",
+        "statement_timeout": "5min",
+        "search_path": "a b",
+    }

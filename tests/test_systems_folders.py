@@ -14,7 +14,11 @@ from conftest import Clone, Database, Result, backend_tables, drizzle_tags, fron
 
 pytestmark = pytest.mark.full
 
-STEPS = ("--step", "web", "drizzle-kit migrate", "--step", "backend", "alembic upgrade head")
+
+def steps(clone: Clone) -> tuple[str, ...]:
+    """The steps of the Makefile's migrate, with the frontend in web/."""
+    runner = f"node {clone.root / 'scripts' / 'drizzle_migrate.mjs'}"
+    return ("--step", "web", runner, "--step", "backend", "alembic upgrade head")
 
 
 def rename_frontend(clone: Clone, folder: str) -> None:
@@ -31,13 +35,13 @@ def test_a_renamed_frontend_folder_migrates_and_reports_status(clone: Clone, dat
     rename_frontend(clone, "web")
 
     before = script(clone, database, "scripts.status")
-    migrated = script(clone, database, "scripts.run", "--fast", "--lock", "--check", *STEPS)
+    migrated = script(clone, database, "scripts.run", "--fast", "--lock", "--check", *steps(clone))
     status = script(clone, database, "scripts.status")
 
     assert before.code == 1, before.output  # pending: read from web/drizzle
     assert f"· {drizzle_tags()[0]}  pending" in before.output
     assert migrated.code == 0, migrated.output
-    assert "→ web: drizzle-kit migrate" in migrated.output
+    assert "→ web: node scripts/drizzle_migrate.mjs" in migrated.output
     bookkeeping = {"drizzle.__drizzle_migrations", "api.alembic_version"}
     assert frontend_tables() | backend_tables() | bookkeeping <= database.tables()
     assert status.code == 0, status.output
@@ -74,7 +78,7 @@ def test_a_schema_name_that_is_no_plain_name_is_refused_before_any_sql(clone: Cl
     declared = clone.root / "systems.env"
     declared.write_text(declared.read_text().replace("BACKEND_SCHEMA=api", 'BACKEND_SCHEMA=api"; DROP'))
 
-    result = script(clone, database, "scripts.run", "--lock", "--check", *STEPS)
+    result = script(clone, database, "scripts.run", "--lock", "--check", *steps(clone))
 
     assert result.code == 17, result.output
     assert "is not a plain PostgreSQL name" in result.output

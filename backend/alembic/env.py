@@ -5,7 +5,7 @@ from pathlib import Path
 from alembic import context
 from alembic.autogenerate import compare_metadata
 from dotenv import dotenv_values
-from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool
+from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoReferencedTableError
 from sqlalchemy.schema import CreateSchema
@@ -194,11 +194,22 @@ def run_migrations_online() -> None:
         )
 
     with connectable.connect() as connection:
+        # The wrapper's lock and statement timeouts (scripts/run.py), SET in the session: a SET
+        # reaches the server through any pooler, where the startup parameter `options` does not.
+        for setting in os.environ.get("MIGRATION_BOUNDS", "").split():
+            name, _, value = setting.partition("=")
+            connection.execute(text("SELECT set_config(:name, :value, false)"), {"name": name, "value": value})
+        connection.commit()
         migrate(connection)
+        # With a transaction per revision, what comes before the first (the schema, the version
+        # table) is committed by that revision: here when there was none to run.
+        connection.commit()
 
 
 def migrate(connection) -> None:
-    context.configure(connection=connection, **ownership)
+    # One transaction per revision: a failure leaves the revisions before it applied (as the
+    # frontend's runner does), and a value added to an enum can be used by the next revision.
+    context.configure(connection=connection, transaction_per_migration=True, **ownership)
 
     with context.begin_transaction():
         # The version table lives in the backend's schema, so it must exist first.

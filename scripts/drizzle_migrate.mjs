@@ -1,0 +1,168 @@
+// Apply the frontend's pending Drizzle migrations, each in a transaction of its own.
+//
+//   node scripts/drizzle_migrate.mjs [--to TAG]
+//
+// `drizzle-kit migrate` applies every pending migration in ONE transaction: a value that one
+// migration adds to an enum cannot be used by the next (55P04, drizzle-orm#3249), and one
+// failure undoes them all. This runner calls the same function drizzle-kit migrate calls,
+// drizzle-orm's node-postgres migrate(), from the frontend's own node_modules, once per
+// pending migration, on a staged folder whose journal holds only that migration: the rows in
+// the bookkeeping table are exactly drizzle-kit's, so the raw tool stays usable beside it.
+//
+// Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=5s statement_timeout=15min",
+// set by scripts/run.py) is SET on it first: a SET reaches the server through every pooler,
+// where the startup parameter `options` does not.
+//
+// Reads systems.env (the frontend's folder, migrations and bookkeeping table) and
+// DIRECT_DATABASE_URL, else DATABASE_URL, from the environment (make passes both).
+// Prints one line per applied migration; a failure prints "✗ FILE: ERROR" and exits 1, with
+// the migrations before it applied. Exit 2: wrong usage.
+
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+
+// What went wrong, said in one line; the exit code says whose fault (1: the migration or the
+// database, 2: how the runner was called).
+class Stop extends Error {
+  constructor(message, code = 1) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function fail(message, code = 1) {
+  throw new Stop(message, code);
+}
+
+// systems.env: plain NAME=value lines (the format make, python-dotenv and dotenv all read).
+function readSystems() {
+  const values = {};
+  for (const line of readFileSync(join(repoRoot, "systems.env"), "utf8").split("\n")) {
+    const match = line.match(/^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/);
+    if (match) values[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return values;
+}
+
+function parseArguments(argv) {
+  const options = { to: null };
+  for (let index = 0; index < argv.length; index += 1) {
+    if (argv[index] === "--to" && index + 1 < argv.length) options.to = argv[++index];
+    else fail(`unknown argument ${JSON.stringify(argv[index])}: usage: drizzle_migrate.mjs [--to TAG]`, 2);
+  }
+  return options;
+}
+
+// "lock_timeout=5s statement_timeout=15min": each NAME=VALUE becomes a session setting.
+function bounds(text) {
+  return (text ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((setting) => {
+      const at = setting.indexOf("=");
+      if (at < 1) fail(`MIGRATION_BOUNDS: ${JSON.stringify(setting)} is not NAME=VALUE`, 2);
+      return [setting.slice(0, at), setting.slice(at + 1)];
+    });
+}
+
+// The migrations drizzle's migrator would apply: those newer than the newest applied one
+// (its own rule, dialect.migrate), up to and including `to`.
+function pending(journal, newestApplied, to) {
+  const entries = journal.entries.filter((entry) => newestApplied === null || newestApplied < entry.when);
+  if (to === null) return entries;
+  if (!journal.entries.some((entry) => entry.tag === to)) {
+    fail(`--to ${to}: the journal has no migration of that tag`, 2);
+  }
+  const last = entries.findIndex((entry) => entry.tag === to);
+  return last === -1 ? [] : entries.slice(0, last + 1);
+}
+
+async function newestApplied(client, schema, table) {
+  const qualified = `"${schema}"."${table}"`;
+  const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS found", [qualified]);
+  if (!exists.rows[0].found) return null;
+  const newest = await client.query(`SELECT max(created_at) AS newest FROM ${qualified}`);
+  return newest.rows[0].newest === null ? null : Number(newest.rows[0].newest);
+}
+
+function describe(error) {
+  // drizzle-orm wraps the database's error ("Failed query: ..."): its cause says what went wrong.
+  const cause = error?.cause ?? error;
+  const message = String(cause?.message ?? cause).split("\n")[0];
+  return cause?.code ? `${message} (SQLSTATE ${cause.code})` : message;
+}
+
+async function main() {
+  const options = parseArguments(process.argv.slice(2));
+  const systems = readSystems();
+  const frontend = join(repoRoot, systems.FRONTEND_DIR);
+  const migrations = join(frontend, systems.FRONTEND_MIGRATIONS_DIR);
+  const schema = systems.FRONTEND_BOOKKEEPING_SCHEMA;
+  const table = systems.FRONTEND_BOOKKEEPING_TABLE;
+  const url = process.env.DIRECT_DATABASE_URL || process.env.DATABASE_URL;
+  if (!url) fail("DATABASE_URL is not set: run make migrate-frontend, which sets it", 2);
+
+  // The frontend's own packages: the drizzle-orm and pg that drizzle-kit migrate would use.
+  const require = createRequire(join(frontend, "package.json"));
+  const pg = require("pg");
+  const { drizzle } = require("drizzle-orm/node-postgres");
+  const { migrate } = require("drizzle-orm/node-postgres/migrator");
+
+  const journal = JSON.parse(readFileSync(join(migrations, "meta", "_journal.json"), "utf8"));
+  const client = new pg.Client({ connectionString: url });
+  const stage = mkdtempSync(join(tmpdir(), "drizzle-migrate-"));
+  try {
+    try {
+      await client.connect();
+    } catch (error) {
+      fail(`cannot connect to the database: ${describe(error)}`);
+    }
+    for (const [name, value] of bounds(process.env.MIGRATION_BOUNDS)) {
+      await client.query("SELECT set_config($1, $2, false)", [name, value]);
+    }
+    const newest = await newestApplied(client, schema, table);
+    const todo = pending(journal, newest, options.to);
+    // One at a time, each must be newer than the one before, or the migrator would skip it.
+    for (let index = 1; index < todo.length; index += 1) {
+      if (todo[index].when <= todo[index - 1].when) {
+        fail(
+          `${todo[index].tag} is not newer than ${todo[index - 1].tag} in the journal ("when"): ` +
+            "nothing was applied; make migrate-check says how to fix it",
+          2,
+        );
+      }
+    }
+    mkdirSync(join(stage, "meta"));
+    const db = drizzle(client);
+    for (const entry of todo) {
+      const file = join(migrations, `${entry.tag}.sql`);
+      const shown = relative(repoRoot, file);
+      writeFileSync(join(stage, "meta", "_journal.json"), JSON.stringify({ ...journal, entries: [entry] }));
+      copyFileSync(file, join(stage, `${entry.tag}.sql`));
+      const started = performance.now();
+      try {
+        await migrate(db, { migrationsFolder: stage, migrationsSchema: schema, migrationsTable: table });
+      } catch (error) {
+        fail(`${shown}: ${describe(error)}`);
+      }
+      rmSync(join(stage, `${entry.tag}.sql`));
+      console.log(`✓ applied ${shown} (${Math.round(performance.now() - started)} ms)`);
+    }
+    if (todo.length === 0) console.log(`nothing to apply: ${relative(repoRoot, migrations)} is applied`);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+    await client.end().catch(() => {});
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`✗ ${error instanceof Stop ? error.message : describe(error)}`);
+  process.exitCode = error instanceof Stop ? error.code : 1;
+}
