@@ -4,14 +4,16 @@ Problems, each with its own exit code (scripts/errors.py):
 Alembic has more than one head; the models differ from a database at head;
 Drizzle's journal and snapshots disagree (``drizzle-kit check``); a Drizzle
 migration would be skipped by its timestamp; an applied Drizzle migration file
-was changed; the database has a migration the repository does not.
+was changed; the database has a migration the repository does not; Better Auth's
+config is ahead of its generated schema, the Drizzle schema ahead of its
+migrations, or the frontend's tables differ from them (scripts/frontend_checks.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from scripts import systems
+from scripts import frontend_checks, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -35,6 +37,7 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     """Every problem, in the order a person should fix them."""
     problems = list(state.problems)
     problems += drizzle_kit_check(env)
+    problems += frontend_checks.find_problems(state, env)
     backend = state.backend
     backend_at_single_head = not backend.pending and backend.head and "," not in backend.head
     if backend_at_single_head and not any(isinstance(p, UnknownAppliedMigration) for p in backend.problems):
@@ -94,7 +97,10 @@ def main() -> int:
     problems = find_problems(read_database_state(database.url), env)
     if problems:
         return report_all(problems)
-    print("✓ migrate-check: one Alembic head, no drift, Drizzle journal consistent, nothing skipped or changed")
+    print(
+        "✓ migrate-check: one Alembic head, no drift, Drizzle journal consistent, nothing skipped or changed; "
+        "auth-schema.ts and the Drizzle migrations up to date, the frontend's tables as migrated"
+    )
     return 0
 
 
