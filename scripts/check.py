@@ -6,14 +6,16 @@ Drizzle's journal and snapshots disagree (``drizzle-kit check``); a Drizzle
 migration would be skipped by its timestamp; an applied Drizzle migration file
 was changed (or an applied Alembic revision's code); the database has a migration the
 repository does not; the migrations' markers of the combined order name a migration that
-does not exist, or contradict each other.
+does not exist, or contradict each other; Better Auth's config is ahead of its generated
+schema, the Drizzle schema ahead of its migrations, or the frontend's tables differ from
+them (scripts/frontend_checks.py).
 """
 
 from __future__ import annotations
 
 import re
 
-from scripts import order, systems
+from scripts import frontend_checks, order, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -38,6 +40,7 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     problems = list(state.problems)
     problems += order.combined(state)[1]
     problems += drizzle_kit_check(env)
+    problems += frontend_checks.find_problems(state, env)
     backend = state.backend
     backend_at_single_head = not backend.pending and backend.head and "," not in backend.head
     if backend_at_single_head and not any(isinstance(p, UnknownAppliedMigration) for p in backend.problems):
@@ -103,7 +106,10 @@ def main() -> int:
     problems = find_problems(read_database_state(database.url), env)
     if problems:
         return report_all(problems)
-    print("✓ migrate-check: one Alembic head, no drift, Drizzle journal consistent, nothing skipped or changed")
+    print(
+        "✓ migrate-check: one Alembic head, no drift, Drizzle journal consistent, nothing skipped or changed; "
+        "auth-schema.ts and the Drizzle migrations up to date, the frontend's tables as migrated"
+    )
     return 0
 
 

@@ -138,6 +138,24 @@ class UnknownAppliedMigration(Failure):
     exit_code = 35
 
 
+class AuthSchemaStale(Failure):
+    """Better Auth's config (lib/auth.ts) asks for tables or columns its generated schema lacks."""
+
+    exit_code = 36
+
+
+class DrizzleSchemaAhead(Failure):
+    """The Drizzle schema has changes no migration holds: drizzle-kit generate would write one."""
+
+    exit_code = 37
+
+
+class FrontendDrift(Failure):
+    """The frontend's tables in the database differ from what the applied Drizzle migrations produce."""
+
+    exit_code = 38
+
+
 class MigrationOrderUnknown(Failure):
     """The migrations' markers of the combined order name a missing migration, or contradict each other."""
 

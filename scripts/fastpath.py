@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg2
 
-from scripts import config, systems
+from scripts import config, frontend_sources, systems
 from scripts.lock import LOCK_KEY
 from scripts.settings import REPO_ROOT, Settings
 
@@ -38,7 +38,7 @@ RECORD_VERSION = 2
 SCHEME = re.compile(r"^(postgres|postgresql|postgresql\+psycopg2)://", re.IGNORECASE)
 PASSWORD = re.compile(r"^([^:/]+://[^:/@]*):[^@]*@")
 PASSWORD_PARAMETER = re.compile(r"([?&])password=[^&]*")
-# Everything in the database the checks compare: bookkeeping rows and the backend schema.
+# Everything in the database the checks compare: bookkeeping rows and both apps' schemas.
 STATE_QUERY = """
 SELECT
   (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
@@ -60,13 +60,18 @@ SELECT
        FROM pg_class c
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-      WHERE c.relnamespace = %(schema)s::regnamespace
+      WHERE c.relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname = ANY(%(owned)s))
      UNION ALL
      SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-       FROM pg_constraint WHERE connamespace = %(schema)s::regnamespace
+       FROM pg_constraint WHERE connamespace IN (SELECT oid FROM pg_namespace WHERE nspname = ANY(%(owned)s))
      UNION ALL
      SELECT indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid)
-       FROM pg_index JOIN pg_class c ON c.oid = indrelid WHERE c.relnamespace = %(schema)s::regnamespace
+       FROM pg_index JOIN pg_class c ON c.oid = indrelid
+      WHERE c.relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname = ANY(%(owned)s))
+     UNION ALL  -- an enum value added by hand is frontend drift (scripts/frontend_checks.py)
+     SELECT t.typname || ' ' || e.enumsortorder || ' ' || e.enumlabel
+       FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
+      WHERE t.typnamespace IN (SELECT oid FROM pg_namespace WHERE nspname = ANY(%(owned)s))
   ) items)
 """
 
@@ -99,6 +104,9 @@ def fingerprint_sources() -> list[str]:
         "scripts",
         "Makefile",
         "uv.lock",
+        # What the frontend checks read: Better Auth's config, the Drizzle schema, what they import.
+        *frontend_sources.auth_config_sources(),
+        *frontend_sources.drizzle_schema_sources(),
     ]
 
 
@@ -128,7 +136,8 @@ def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
             query = STATE_QUERY.format(
                 backend_bookkeeping=declared.backend.bookkeeping, frontend_bookkeeping=declared.frontend.bookkeeping
             )
-            parameters = {"lock_key": LOCK_KEY, "schema": declared.backend.schema, "schemas": list(declared.schemas)}
+            owned = [declared.backend.schema, declared.frontend.schema]  # the frontend's: for its drift check
+            parameters = {"lock_key": LOCK_KEY, "owned": owned, "schemas": list(declared.schemas)}
             cursor.execute(query, parameters)
             migrations_running, *state = cursor.fetchone()
     finally:
