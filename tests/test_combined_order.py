@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration, declared, drizzle_tags
+from conftest import (
+    Clone,
+    Database,
+    alembic_head,
+    append_drizzle_migration,
+    declared,
+    drizzle_tags,
+    frontend_migrations,
+)
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -36,10 +44,51 @@ def add_revision(clone: Clone, revision: str, body: str, after_frontend: str) ->
     return path
 
 
+def team_table(title: str) -> dict:
+    """The snapshot drizzle-kit would write for "team" (id, and ``title``'s column)."""
+    column = {"name": title, "type": "text", "primaryKey": False, "notNull": False}
+    return {
+        "name": "team",
+        "schema": "",
+        "columns": {"id": {"name": "id", "type": "text", "primaryKey": True, "notNull": True}, title: column},
+        "indexes": {},
+        "foreignKeys": {},
+        "compositePrimaryKeys": {},
+        "uniqueConstraints": {},
+        "policies": {},
+        "checkConstraints": {},
+        "isRLSEnabled": False,
+    }
+
+
+SNAPSHOT_TABLES = {"team": team_table("name"), "team_title": team_table("title")}
+TEAM_IN_SCHEMA = """
+import { pgTable, text } from "drizzle-orm/pg-core";
+
+export const team = pgTable("team", { id: text("id").primaryKey(), name: text("name") });
+"""
+
+
+def declare_team(clone: Clone, name: str) -> None:
+    """lib/schema.ts as the migration's author left it."""
+    schema = clone.root / declared(clone.root)["FRONTEND_DIR"] / "lib" / "schema.ts"
+    if name == "team":
+        schema.write_text(schema.read_text() + TEAM_IN_SCHEMA)
+    else:
+        schema.write_text(schema.read_text().replace('name: text("name")', 'title: text("title")'))
+
+
 def add_frontend(clone: Clone, name: str, sql: str, after_backend: str | None) -> str:
-    """A frontend migration, marked as `make migration-frontend` marks it."""
+    """A frontend migration, marked as `make migration-frontend` marks it, with the snapshot
+    drizzle-kit would have written beside it (the drift check compares the database with it)."""
     marker = f"-- after_backend: {after_backend}\n" if after_backend else ""
-    return append_drizzle_migration(clone, name, marker + sql)
+    tag = append_drizzle_migration(clone, name, marker + sql)
+    snapshot_file = frontend_migrations(clone.root) / "meta" / f"{tag[:4]}_snapshot.json"
+    snapshot = json.loads(snapshot_file.read_text())
+    snapshot["tables"]["public.team"] = SNAPSHOT_TABLES[name]
+    snapshot_file.write_text(json.dumps(snapshot, indent=2))
+    declare_team(clone, name)
+    return tag
 
 
 def write_history(clone: Clone, database: Database | None = None) -> list[str]:
@@ -115,14 +164,17 @@ def test_migrate_frontend_refuses_a_migration_whose_backend_revision_is_pending(
 
     assert "Error 40" in result.output, result.output
     assert f"{title}.sql was written after backend migration b2b2b2b2b2b2" in result.output
-    assert database.query("SELECT count(*) FROM information_schema.columns WHERE column_name = 'title'") == [(0,)]
+    assert database.query(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'team' AND column_name = 'title'"
+    ) == [(0,)]
 
 
 def test_migrate_status_shows_the_combined_order_in_text_and_json(clone: Clone, database: Database) -> None:
     write_history(clone)
 
     text = make(clone, database, "migrate-status")
-    document = json.loads(make(clone, database, "migrate-status", FORMAT="json").output.split("\n", 1)[1])
+    lines = make(clone, database, "migrate-status", FORMAT="json").output.splitlines()  # with stderr's lines
+    document = json.loads("\n".join(lines[lines.index("{") : lines.index("}") + 1]))
 
     order = [(item["system"], item["id"]) for item in document["order"]]
     assert order[-5:] == [
@@ -133,7 +185,8 @@ def test_migrate_status_shows_the_combined_order_in_text_and_json(clone: Clone, 
         ("backend", "b3b3b3b3b3b3"),
     ]
     shown = text.output[text.output.index("combined order") :].splitlines()
-    assert [line.split()[1:3] for line in shown[-10:-5]] == [list(pair) for pair in order[-5:]]
+    listed = shown[1 : shown.index("")]
+    assert [line.split()[1:3] for line in listed[-5:]] == [list(pair) for pair in order[-5:]]
 
 
 def test_a_marker_naming_a_missing_migration_is_refused(clone: Clone, database: Database) -> None:
