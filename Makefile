@@ -85,7 +85,7 @@ migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
 migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
 	@$(PY) -m scripts.status --format $(or $(FORMAT),text)
 
-migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift, Drizzle journal, skipped or edited files
+migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift, edited or skipped files, order, stale auth schema
 	$(PY) -m scripts.check
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 # The revision being applied: "Running upgrade A -> B" applies B, "Running downgrade B -> A" undoes B.
 ALEMBIC_RUNNING = re.compile(r"Running upgrade \S* ?-> (\w+)|Running downgrade (\w+) ->")
+# scripts/drizzle_migrate.mjs's line for the migration that failed: the file, then the database's error.
+RUNNER_FAILED = re.compile(r"^✗ (\S+\.sql): (.+)$")
 
 
 def run_step(
@@ -91,7 +93,6 @@ def _shown(argument: str) -> str:
 def failed_migration(system: str, lines: list[str], pending: list[Migration] | None) -> str | None:
     """The file of the migration that failed, from what the tool printed (and, for a raw
     drizzle-kit, what was pending; every migration file when the database could not say)."""
-    from scripts.frontend_migrate import failed_file
     from scripts.migration_state import alembic_revisions
 
     if system == "backend":  # Alembic names the revision it runs; drizzle-kit only the failed query
@@ -99,7 +100,7 @@ def failed_migration(system: str, lines: list[str], pending: list[Migration] | N
         by_id = {revision.revision: revision.path for revision in alembic_revisions()}
         path = by_id.get(revisions[-1]) if revisions else None
         return str(path.relative_to(REPO_ROOT)) if path else None
-    if named := failed_file(lines):  # scripts/drizzle_migrate.mjs names it
+    if named := next((m.group(1) for line in lines if (m := RUNNER_FAILED.match(line))), None):
         return named
     query = failed_drizzle_query(lines)
     if pending is not None:
