@@ -64,3 +64,12 @@ while read -r library; do
     keep "$library"
 done <"$list"
 rm "$list" "$needed"
+
+# The loader finds libraries outside its default folders (the official python image's
+# libpython in /usr/local/lib) through /etc/ld.so.cache: one for what DEST holds, from the
+# build stage's ld.so.conf, without touching DEST's symlinks (-X).
+if [ -f /etc/ld.so.conf ]; then
+    keep /etc/ld.so.conf
+    [ ! -d /etc/ld.so.conf.d ] || keep /etc/ld.so.conf.d
+    ldconfig -X -r "$dest"
+fi

@@ -191,6 +191,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         seen["sizes"] = image_sizes(stack)
         images = {stack.docker("inspect", "--format", "{{.Image}}", stack.containers(s)[0]).strip() for s in SERVICES}
         seen["volumes mounted"] = stack.volumes_mounted()
+        # The uid the app's process runs as, asked of its own interpreter (the images have no `id`).
+        seen["uids"] = {
+            service: stack.run("exec", "-T", service, *command).stdout.strip()
+            for service, command in {
+                "backend": ["python", "-c", "import os; print(os.getuid())"],
+                "frontend": ["node", "-e", "console.log(process.getuid())"],
+            }.items()
+        }
         with urllib.request.urlopen(stack.url("backend", "/health"), timeout=30) as response:
             seen["health"] = (response.status, json.load(response))
         with urllib.request.urlopen(stack.url("frontend", "/"), timeout=60) as response:
@@ -277,6 +285,12 @@ def test_the_backend_answers_its_health_check(stack: Stack) -> None:
 
 def test_the_frontend_answers_its_home_page(stack: Stack) -> None:
     assert stack.seen["frontend /"] == 200
+
+
+def test_the_apps_run_as_an_unprivileged_user(stack: Stack) -> None:
+    uids = stack.seen["uids"]
+
+    assert all(uid.isdigit() and uid != "0" for uid in uids.values()), uids
 
 
 def test_a_user_signs_up_through_the_frontend(stack: Stack) -> None:
