@@ -246,7 +246,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.run("down", "-v", "--remove-orphans")
-        for image in images:  # the images this test built: not kept between runs
+        # The images this test built, not kept between runs: by id, and by the names Compose v1
+        # (project_service) and v2 (project-service) give them, also when `up` failed.
+        names = [f"{project}{sep}{service}" for service in SERVICES for sep in "_-"]
+        for image in [*images, *names]:
             subprocess.run(["docker", "image", "rm", "--force", image], capture_output=True)
         clone.tear_down()
 
