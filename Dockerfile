@@ -1,6 +1,8 @@
 # Images of the monorepo, one build target each (docker-compose.yml names them):
 #   backend   the FastAPI app: its runtime dependencies only, as an unprivileged user
 #   frontend  the Next.js app: its standalone server (output: "standalone"), as an unprivileged user
+#             Both app images are FROM scratch: only the files the app runs on (the interpreter,
+#             the libraries ldd reports for it, the app), collected by docker/rootfs.sh.
 #   migrate   `make migrate`, the same entry point as on a laptop: pre-flight, lock, check,
 #             Drizzle then Alembic. Run once per release, before the apps (docs/migrations.md).
 # Inside a container servers listen on 0.0.0.0; docker-compose.yml publishes them on 127.0.0.1.
@@ -52,14 +54,31 @@ RUN set -eux; \
 
 # ---- backend ------------------------------------------------------------------------------
 
-FROM python:3.11-slim-bookworm AS backend
-RUN useradd --system --no-create-home app
+# The venv, the interpreter its python links to and that interpreter's standard library, wherever
+# the base image keeps them (/usr/local on the official image), without what only a developer
+# uses (tests, IDLE, Tk, ensurepip, the base's own pip); /bin/sh for the entry point; the
+# libraries ldd reports for all of them; the CA certificates.
+FROM python-build AS backend-rootfs
+COPY docker/rootfs.sh /usr/local/bin/
+RUN set -eu; \
+    stdlib=$(/app/.venv/bin/python -I -S -c 'import sysconfig; print(sysconfig.get_path("stdlib"))'); \
+    dynload=$(/app/.venv/bin/python -I -S -c 'import sys; print(*[p for p in sys.path if p.endswith("lib-dynload")])'); \
+    cd "$stdlib"; \
+    rm -rf test idlelib tkinter turtledemo ensurepip lib2to3 pydoc_data site-packages dist-packages config-*; \
+    cd "$dynload"; rm -f _test*.so _xxtestfuzz*.so xxlimited*.so _ctypes_test*.so; \
+    rootfs.sh /rootfs /app/.venv "$stdlib" "$dynload" /bin/sh /etc/nsswitch.conf /etc/ssl/certs/ca-certificates.crt; \
+    mkdir -m 1777 /rootfs/tmp
+
+FROM scratch AS backend
+COPY --from=backend-rootfs /rootfs /
+# The unprivileged user app (uid 10001), and root.
+COPY docker/passwd docker/group /etc/
 WORKDIR /app/backend
-COPY --from=python-build /app/.venv /app/.venv
 COPY backend/app app
 COPY backend/models models
 COPY docker/app-entrypoint.sh /usr/local/bin/
-ENV PATH=/app/.venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1
+ENV PATH=/app/.venv/bin:/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER app
 EXPOSE 8000
 ENTRYPOINT ["app-entrypoint.sh"]
@@ -67,15 +86,28 @@ CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
 
 # ---- frontend -----------------------------------------------------------------------------
 
-FROM node:24-bookworm-slim AS frontend
-ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 HOSTNAME=0.0.0.0 PORT=3000
-WORKDIR /app
-# The standalone server carries the node_modules it uses; static files and public/ are served beside it.
-COPY --from=frontend-build --chown=node:node /app/nextjs/.next/standalone ./
-COPY --from=frontend-build --chown=node:node /app/nextjs/.next/static ./.next/static
-COPY --from=frontend-build --chown=node:node /app/nextjs/public ./public
+# The node binary, /bin/sh for the entry point, the standalone server (it carries the
+# node_modules it uses; static files and public/ are served beside it), and the libraries ldd
+# reports for all of them (native addons included).
+FROM node AS frontend-rootfs
+COPY docker/rootfs.sh /usr/local/bin/
+COPY --from=frontend-build /app/nextjs/.next/standalone /app
+COPY --from=frontend-build /app/nextjs/.next/static /app/.next/static
+COPY --from=frontend-build /app/nextjs/public /app/public
+RUN set -eu; \
+    rootfs.sh /rootfs "$(command -v node)" /bin/sh /etc/nsswitch.conf /app; \
+    # Next.js writes its cache under .next: the app's files belong to the user app of docker/passwd.
+    chown -R 10001:10001 /rootfs/app; \
+    mkdir -m 1777 /rootfs/tmp
+
+FROM scratch AS frontend
+COPY --from=frontend-rootfs /rootfs /
+COPY docker/passwd docker/group /etc/
 COPY docker/app-entrypoint.sh /usr/local/bin/
-USER node
+ENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 \
+    HOSTNAME=0.0.0.0 PORT=3000
+WORKDIR /app
+USER app
 EXPOSE 3000
 ENTRYPOINT ["app-entrypoint.sh"]
 CMD ["node", "server.js"]
