@@ -305,13 +305,10 @@ def ordered_steps(steps: list[tuple[str, list[str]]], state: DatabaseState) -> l
     commands = {owner.name: (folder, argv) for folder, argv in steps if (owner := declared.of_folder(folder))}
     ordered, _ = order.combined(state)
     planned: list[tuple[str, list[str]]] = []
-    segments = order.segments(ordered)
-    for index, (system, migrations) in enumerate(segments):
+    for system, migrations in order.segments(ordered):
         folder, argv = commands[system]
         if system == "frontend":
-            # Stock `drizzle-kit migrate` has no --to: the last frontend segment needs none.
-            later = any(other == "frontend" for other, _ in segments[index + 1 :])
-            planned.append((folder, [*argv, "--to", migrations[-1].id] if later else argv))
+            planned.append((folder, [*argv, "--to", migrations[-1].id]))
         else:
             planned += [(folder, [*argv[:-1], target]) for target in order.segment_targets(migrations)]
     return planned
