@@ -91,6 +91,9 @@ def synchronise(cursor: Cursor, applied: dict[str, Path]) -> list[str]:
     """Record a checksum for each applied revision (id -> file) without one, and forget the
     rolled-back ones. Returns the ids newly recorded. Run under the migration lock."""
     schema = systems.load().ledger_schema
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table(),))
+    if not applied and not cursor.fetchone()[0]:
+        return []  # nothing to record: no schema of the tooling's in a database without revisions
     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     cursor.execute(
         f"""

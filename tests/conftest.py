@@ -443,6 +443,7 @@ revision = {revision!r}
 down_revision = {down_revision!r}
 branch_labels = None
 depends_on = None
+after_frontend = {after_frontend!r}
 
 
 def upgrade() -> None:
@@ -474,8 +475,12 @@ def add_backend_table(clone: Clone, table: str = "fixture_item", revision: str =
     down_revision = alembic_head(clone.root)
     versions = backend_migrations(clone.root)
     versions.mkdir(exist_ok=True)  # git keeps no empty folder: a checkout without revisions lacks it
+    # Marked as `make migration-backend` marks it: after the frontend's newest migration.
+    newest_frontend = drizzle_tags(clone.root)[-1]
     (versions / f"{revision}_{table}.py").write_text(
-        FIXTURE_REVISION.format(table=table, revision=revision, down_revision=down_revision)
+        FIXTURE_REVISION.format(
+            table=table, revision=revision, down_revision=down_revision, after_frontend=newest_frontend
+        )
     )
     return f"api.{table}"
 
