@@ -175,7 +175,7 @@ class BaselineMismatch(Failure):
 
 
 class BaselineNotConfirmed(Failure):
-    """``make migrate-baseline``: what it would record was not confirmed (no ``yes=1``, or not "y"); nothing recorded."""
+    """``make migrate-baseline``: not confirmed (no ``yes=1``, or not answered "y"); nothing recorded."""
 
     exit_code = 42
 
