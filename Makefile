@@ -31,7 +31,7 @@ export m name to file
 TEST_PORT ?= $(shell echo $$(( $$(printf %s "$(CURDIR)" | cksum | cut -d' ' -f1) % 5000 + 55000 )))
 TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_PORT)/postgres
 
-.PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check \
+.PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
 	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all bench bench-tests dev build lint fmt \
 	require-tools
@@ -87,6 +87,12 @@ migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each syst
 
 migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift, edited or skipped files, order, stale auth schema
 	$(PY) -m scripts.check
+
+# Records what an existing database already has (both tools' bookkeeping, the ledger), changes no table:
+# frontend by drizzle-kit pull against each migration's snapshot, backend by alembic upgrade into a
+# scratch database revision by revision, then alembic stamp (docs/migrations.md).
+migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migrations its tables already match (yes=1: no question)
+	$(PY) -m scripts.baseline $(if $(yes),--yes)
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }

@@ -168,6 +168,18 @@ class MigrationOrderBroken(Failure):
     exit_code = 40
 
 
+class BaselineMismatch(Failure):
+    """``make migrate-baseline``: the database's schema is what no migration produces; nothing recorded."""
+
+    exit_code = 41
+
+
+class BaselineNotConfirmed(Failure):
+    """``make migrate-baseline``: not confirmed (no ``yes=1``, or not answered "y"); nothing recorded."""
+
+    exit_code = 42
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)
