@@ -8,26 +8,26 @@ import time
 
 import pytest
 
-from conftest import Clone, Database, add_backend_table, alembic_head, backend_tables, frontend_tables
+from conftest import Clone, Database, add_backend_table, backend_tables, frontend_tables
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
 
-# A migration that creates a table, then sleeps inside its transaction.
-SLOW_MIGRATION = """\
-    op.create_table("slow", sa.Column("id", sa.Integer, primary_key=True), schema="api")
-    op.execute(f"SELECT pg_sleep({float(os.environ.get('SLOW_MIGRATION_SECONDS', '0'))})")"""
-
-
-SLOW_REVISION_FILE = "backend/alembic/versions/5104aaaa0001_test.py"
+# A migration that creates a table (with its model, so the models match), then sleeps inside its transaction.
+SLOW_REVISION = "5104aaaa0001"
+SLEEP = """
+    op.execute(f"SELECT pg_sleep({float(__import__('os').environ.get('SLOW_MIGRATION_SECONDS', '0'))})")
+"""
+SLOW_REVISION_FILE = f"backend/alembic/versions/{SLOW_REVISION}_slow.py"
 
 
 def add_slow_migration(clone: Clone) -> None:
     """The slow migration, on top of the clone's head."""
-    path = clone.add_alembic_revision("5104aaaa0001", alembic_head(clone.root), SLOW_MIGRATION)
-    path.write_text(
-        path.read_text().replace("from alembic import op", "import sqlalchemy as sa\nfrom alembic import op")
-    )
+    add_backend_table(clone, "slow", SLOW_REVISION)
+    path = clone.root / SLOW_REVISION_FILE
+    text = path.read_text()
+    end_of_create = text.index("    )\n", text.index("op.create_table(")) + len("    )\n")
+    path.write_text(text[:end_of_create] + SLEEP + text[end_of_create:])
 
 
 def wait_until_sleeping(database: Database, timeout: float = 120) -> None:
@@ -64,7 +64,7 @@ def test_a_migration_killed_with_sigkill_leaves_nothing_and_the_rerun_completes(
 
     assert rerun.code == 0, rerun.output
     assert "api.slow" in database.tables()
-    assert database.query("SELECT version_num FROM api.alembic_version") == [("5104aaaa0001",)]
+    assert database.query("SELECT version_num FROM api.alembic_version") == [(SLOW_REVISION,)]
 
 
 def test_the_database_stopping_mid_run_gives_a_clear_error_and_the_rerun_completes(clone: Clone) -> None:
@@ -79,7 +79,7 @@ def test_the_database_stopping_mid_run_gives_a_clear_error_and_the_rerun_complet
 
     assert run.returncode != 0
     # The database cannot say what was applied, but the tool's own output names the migration.
-    assert f"✗ backend: alembic upgrade head failed in {SLOW_REVISION_FILE}" in output
+    assert f"✗ backend: alembic upgrade {SLOW_REVISION} failed in {SLOW_REVISION_FILE}" in output
     assert "Traceback" not in output
     assert "app-local-password" not in output
 
