@@ -149,3 +149,16 @@ def test_migrate_sql_lint_names_a_pending_alembic_revision_s_finding(clone: Clon
     assert result.code != 0
     assert "require-concurrent-index-creation" in result.output
     assert f"{revision.relative_to(clone.root)}.sql" in result.output
+
+
+def test_migrate_sql_refuses_a_database_make_migrate_would_refuse(migrated: Database) -> None:
+    systems = declared()
+    table = f"{systems['BACKEND_BOOKKEEPING_SCHEMA']}.{systems['BACKEND_BOOKKEEPING_TABLE']}"
+    migrated.query(f"INSERT INTO {table} VALUES ('0123456789ab')")  # applied on another branch
+
+    result = migrated.make("migrate-sql")
+
+    assert "Error 35" in result.output, result.output
+    assert "make migrate would refuse this database" in result.output
+    assert "0123456789ab" in result.output
+    assert not LABEL.search(result.output)
