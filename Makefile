@@ -31,7 +31,7 @@ export m name to file
 TEST_PORT ?= $(shell echo $$(( $$(printf %s "$(CURDIR)" | cksum | cut -d' ' -f1) % 5000 + 55000 )))
 TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_PORT)/postgres
 
-.PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline \
+.PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
 	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all bench bench-tests dev build lint fmt \
 	require-tools
@@ -93,6 +93,14 @@ migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift
 # scratch database revision by revision, then alembic stamp (docs/migrations.md).
 migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migrations its tables already match (yes=1: no question)
 	$(PY) -m scripts.baseline $(if $(yes),--yes)
+
+# Read-only and unlocked: the pending migrations' SQL in the combined order, labelled by file, as
+# SQL comments and statements (`make migrate-sql > plan.sql`): the Drizzle files split at their
+# statement breakpoints, as the runner sends them; `alembic upgrade FROM:TO --sql` per stretch of
+# revisions (offline: env.py never connects). LINT=1: squawk it, with make lint's rules (LINT=1 exactly:
+# GNU make's built-in LINT is the name of a program).
+migrate-sql: | require-tools ## Print the SQL make migrate would run, changing nothing (LINT=1: squawk it too)
+	@$(PY) -m scripts.preview $(if $(filter 1,$(LINT)),--lint)
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }

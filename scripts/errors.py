@@ -114,6 +114,12 @@ class SeedFailed(Failure):
     exit_code = 28
 
 
+class MigrationSqlFindings(Failure):
+    """``make migrate-sql LINT=1``: squawk found a problem in the SQL ``make migrate`` would run."""
+
+    exit_code = 29
+
+
 class MultipleHeads(Failure):
     exit_code = 30
 

@@ -36,9 +36,10 @@ TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT);$", re.MULTILINE)
 ACKNOWLEDGED = re.compile(r"^\s*# (squawk-ignore-file\b.*)$", re.MULTILINE)
 
 
-def alembic_sql() -> str:
+def alembic_sql(revisions: str = "heads") -> str:
+    """``alembic upgrade REVISIONS --sql``: offline, it renders the SQL without connecting."""
     result = subprocess.run(
-        ["alembic", "upgrade", "heads", "--sql"],
+        ["alembic", "upgrade", revisions, "--sql"],
         cwd=systems.load().backend.path,
         env={"PATH": str(Path(sys.executable).parent), "DATABASE_URL": OFFLINE_URL, "ENV_FILE": "/dev/null"},
         capture_output=True,
@@ -47,7 +48,7 @@ def alembic_sql() -> str:
     )
     if result.returncode != 0:
         raise StepFailed(
-            f"alembic upgrade heads --sql failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}",
+            f"alembic upgrade {revisions} --sql failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}",
             "a revision that reads the database cannot be rendered as SQL: run that part only online, "
             "under `if not context.is_offline_mode():` (from alembic import context)",
         )
@@ -73,14 +74,9 @@ def not_excluded(files: list[str]) -> list[str]:
     return [name for name in files if not any(fnmatch(name, pattern) for pattern in excluded)]
 
 
-def main() -> int:
-    drizzle_files = sorted(systems.load().frontend.migrations_path.glob("*.sql"))
-    files = not_excluded([str(path.relative_to(REPO_ROOT)) for path in drizzle_files])
-    backend_revisions = alembic_revisions()
-    revisions = rendered_revisions(alembic_sql(), backend_revisions) if backend_revisions else {}
-    if not files and not revisions:
-        print("squawk: no migration to check yet")
-        return 0
+def squawk(files: list[str], revisions: dict[str, str]) -> int:
+    """squawk over Drizzle ``files`` (paths relative to the repository root) and rendered Alembic
+    ``revisions``; its exit code (its findings are printed)."""
     # One folder laid out like the repository, so that every finding names its migration's path.
     with tempfile.TemporaryDirectory() as folder:
         for name in files:
@@ -91,13 +87,25 @@ def main() -> int:
             (Path(folder) / name).write_text(sql)
         print(f"squawk: {len(files)} Drizzle file(s), {len(revisions)} Alembic revision(s)")
         checked = subprocess.run(["squawk", "--config", str(SQUAWK_CONFIG), *files, *revisions], cwd=folder)
-    if checked.returncode != 0:
+    return checked.returncode
+
+
+def main() -> int:
+    drizzle_files = sorted(systems.load().frontend.migrations_path.glob("*.sql"))
+    files = not_excluded([str(path.relative_to(REPO_ROOT)) for path in drizzle_files])
+    backend_revisions = alembic_revisions()
+    revisions = rendered_revisions(alembic_sql(), backend_revisions) if backend_revisions else {}
+    if not files and not revisions:
+        print("squawk: no migration to check yet")
+        return 0
+    code = squawk(files, revisions)
+    if code != 0:
         print(
             "✗ squawk: a migration above would lock or break a live table: change it, or acknowledge "
             "a finding that is right for its table (docs/your-app.md, 'A lint finding in generated SQL')",
             file=sys.stderr,
         )
-    return checked.returncode
+    return code
 
 
 if __name__ == "__main__":

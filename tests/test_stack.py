@@ -177,6 +177,19 @@ def test_the_ci_workflow_runs_lint_migrate_check_and_every_test_against_a_postgr
         assert command in commands, command
 
 
+def test_the_ci_workflow_shows_a_pull_request_s_migration_sql_against_the_base_branch_s_state() -> None:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["check"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    base = next(index for index, run in enumerate(runs) if "github.event.pull_request.base.sha" in str(steps[index]))
+    preview = next(index for index, run in enumerate(runs) if "make migrate-sql" in run)
+    migrate = next(index for index, run in enumerate(runs) if re.search(r"^make migrate$", run, re.MULTILINE))
+
+    assert base < preview < migrate  # the base's state, its SQL on top of it, then the pull request applied
+    assert "install migrate" in runs[base]
+    assert "$GITHUB_STEP_SUMMARY" in runs[preview]
+    assert steps[base]["if"] == steps[preview]["if"] == "github.event_name == 'pull_request'"
+
+
 def test_the_ci_script_runs_every_tier() -> None:
     commands = [line.strip() for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()]
 

@@ -165,6 +165,8 @@ def run_migrations_offline() -> None:
         url=database_url(),
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
+        # As online mode runs them (make migrate-sql prints this): BEGIN/COMMIT around each revision.
+        transaction_per_migration=True,
         **ownership,
     )
 
