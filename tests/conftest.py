@@ -88,10 +88,11 @@ class Database:
         )
         return {row[0] for row in rows}
 
-    def schema_dump(self) -> str:
+    def schema_dump(self, *, exclude_schemas: tuple[str, ...] = ()) -> str:
         """`pg_dump --schema-only`, the reference for "the same schema"."""
+        excluded = [f"--exclude-schema={schema}" for schema in exclude_schemas]
         dump = subprocess.run(
-            ["pg_dump", "--schema-only", "--no-owner", self.url_string(drivername="postgresql")],
+            ["pg_dump", "--schema-only", "--no-owner", *excluded, self.url_string(drivername="postgresql")],
             capture_output=True,
             text=True,
             check=True,

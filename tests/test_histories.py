@@ -148,8 +148,12 @@ def test_the_stairway_ends_where_make_migrate_does(
     stairway: tuple[list[Step], Database], migrated_once: Database
 ) -> None:
     _, database = stairway
+    # The raw Alembic of the stairway keeps no checksums: the tooling's ledger is no part of the schema.
+    ledger = (SYSTEMS["LEDGER_SCHEMA"],)
 
-    assert normalised_dump(database) == normalised_dump(migrated_once)
+    assert database.schema_dump(exclude_schemas=ledger).replace(database.name, "DB") == migrated_once.schema_dump(
+        exclude_schemas=ledger
+    ).replace(migrated_once.name, "DB")
 
 
 def test_the_models_match_the_migrations(migrated_once: Database) -> None:
