@@ -124,6 +124,16 @@ def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, 
     return Result(completed.returncode, completed.stdout + completed.stderr)
 
 
+def apply_frontend(database: Database, to: str | None = None, root: Path = REPO_ROOT) -> None:
+    """The frontend's pending migrations (up to and including ``to``), by the runner `make migrate`
+    uses, without the combined order's refusals: for tests that replay the backend on its own."""
+    runner = [str(root / "scripts" / "drizzle_migrate.mjs"), *(["--to", to] if to else [])]
+    node = root / declared(root)["FRONTEND_DIR"] / "node_modules" / ".bin" / "node"
+    url = database.url_string(drivername="postgresql")
+    result = run([str(node), *runner], database_url=url, cwd=root / declared(root)["FRONTEND_DIR"])
+    assert result.code == 0, result.output
+
+
 def concurrent_make(target: str, runs: int, **env: str) -> list[tuple[int, str]]:
     """``runs`` copies of ``make TARGET`` started at once; each one's exit code and output."""
     inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DIRECT_DATABASE_URL")}

@@ -26,24 +26,22 @@ from conftest import (
     REPO_ROOT,
     SYSTEMS,
     Database,
+    apply_frontend,
     backend_tables,
     database_of_its_own,
     drizzle_journal,
     frontend_migrations,
     frontend_tables,
 )
+from scripts.database_url import parse
+from scripts.migration_state import read_database_state
+from scripts.order import combined
 
 BACKEND = REPO_ROOT / SYSTEMS["BACKEND_DIR"]
 
 
 def alembic_config() -> Config:
     return Config(str(BACKEND / "alembic.ini"))
-
-
-def revisions_from_base() -> list[str]:
-    return [
-        script.revision for script in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))
-    ]
 
 
 @contextmanager
@@ -90,25 +88,33 @@ class Step:
 
 @pytest.fixture(scope="module")
 def stairway() -> Iterator[tuple[list[Step], Database]]:
-    """Every backend revision, from the first: upgrade to it, downgrade one step, upgrade to it again.
-
-    On the frontend's tables (`make migrate-frontend`), which the backend's foreign keys need.
-    """
+    """Every backend revision, from the first, in the combined order of both systems
+    (docs/migrations.md): the frontend's migrations before it first, then upgrade to it,
+    downgrade one step, upgrade to it again; the frontend's last ones at the end."""
     with database_of_its_own("stairway") as database:
-        result = database.make("migrate-frontend")
-        assert result.code == 0, result.output
+        ordered, problems = combined(read_database_state(parse(database.url_string(drivername="postgresql"))))
+        assert not problems, [problem.message for problem in problems]
         steps = []
+        frontend_due = None
         with alembic_on(database) as config:
             # Alembic's own schema and version table first: they stay after a downgrade to base.
             command.stamp(config, "base")
-            for revision in revisions_from_base():
+            for item in ordered:
+                if item.system == "frontend":
+                    frontend_due = item.migration.id
+                    continue
+                if frontend_due:
+                    apply_frontend(database, to=frontend_due)
+                    frontend_due = None
                 before = normalised_dump(database)
-                command.upgrade(config, revision)
+                command.upgrade(config, item.migration.id)
                 up = normalised_dump(database)
                 command.downgrade(config, "-1")
                 down = normalised_dump(database)
-                command.upgrade(config, revision)
-                steps.append(Step(revision, before, up, down, normalised_dump(database)))
+                command.upgrade(config, item.migration.id)
+                steps.append(Step(item.migration.id, before, up, down, normalised_dump(database)))
+        if frontend_due:
+            apply_frontend(database, to=frontend_due)
         yield steps, database
 
 

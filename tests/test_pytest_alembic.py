@@ -18,7 +18,7 @@ from pytest_alembic.tests import (
 )
 from sqlalchemy import Engine, create_engine
 
-from conftest import REPO_ROOT, SYSTEMS, Database
+from conftest import REPO_ROOT, SYSTEMS, Database, apply_frontend
 
 __all__ = [
     "test_model_definitions_match_ddl",
@@ -35,9 +35,10 @@ def alembic_config() -> dict[str, str]:
 
 @pytest.fixture
 def alembic_engine(database: Database) -> Iterator[Engine]:
-    # Better Auth's tables first, as make migrate orders it: the backend's keys point at them.
-    frontend = database.make("migrate-frontend")
-    assert frontend.code == 0, frontend.output
+    # The frontend's tables first: the backend's keys point at them. (pytest-alembic replays the
+    # backend on its own, so a history whose backend was written against an older frontend state
+    # than the newest, docs/migrations.md "The combined order", is beyond these built-in tests.)
+    apply_frontend(database)
     # Nothing that names DATABASE_URL's database: only the engine's connection reaches it.
     engine = create_engine(database.url_string(drivername="postgresql+psycopg2"))
     try:
