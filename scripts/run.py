@@ -267,6 +267,9 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             env["MIGRATE_DRIFT_REPORT"] = node_env["MIGRATE_DRIFT_REPORT"] = str(drift_report)
         if args.ordered and state is not None:
             steps = ordered_steps(steps, state)
+            if not steps:
+                at = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
+                print(f"✓ nothing to apply: {at} (checked in full)")
         try:
             for folder, argv in steps:
                 step_env = node_env if systems.load().of_folder(folder) == frontend else env

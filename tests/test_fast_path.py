@@ -13,7 +13,7 @@ pytestmark = pytest.mark.full
 
 # The fast path's answer starts so, and nothing else prints it: a run without it did not answer fast.
 FAST = "✓ up to date:"
-FULL_RUN = "→ nextjs: node scripts/drizzle_migrate.mjs"
+FULL_RUN = "✓ pre-flight:"  # the fast path runs no pre-flight: it reads the database once
 # The fixture backend table every `remembered` database has, with its model and revision.
 TABLE, TABLE_REVISION = "api.fixture_item", "f1x7a0000001"
 

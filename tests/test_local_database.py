@@ -23,7 +23,7 @@ def test_make_migrate_with_nothing_configured_starts_the_local_database(clone: C
     assert result.code == 0, result.output
     assert "No DATABASE_URL configured" in result.output
     assert f"local database started on 127.0.0.1:{clone.port}" in result.output
-    assert "✓ backend: alembic upgrade head" in result.output
+    assert "✓ backend: alembic upgrade" in result.output
     assert listening(clone.port)
 
 

@@ -104,15 +104,15 @@ def test_migrate_backend_before_the_frontend_is_refused_by_the_combined_order(cl
 
 
 def test_failing_frontend_migration_shows_the_database_error_and_stops(clone: Clone, database: Database) -> None:
-    failing = append_drizzle_migration(clone, "fixture_in_the_way", 'CREATE TABLE "fixture_in_the_way" (id int);')
-    database.query('CREATE TABLE "fixture_in_the_way" (id text)')  # in the way of the newest Drizzle migration
+    # A statement the database refuses whatever its state: the checks before cannot see it coming.
+    failing = append_drizzle_migration(clone, "fixture_failing", "SELECT 1 / 0;")
 
     result = migrate(clone, database)
 
     assert result.code != 0
     assert (
-        f"nextjs: node scripts/drizzle_migrate.mjs failed in nextjs/drizzle/{failing}.sql (exit 1): "
-        'relation "fixture_in_the_way" already exists'
+        f"nextjs: node scripts/drizzle_migrate.mjs --to {failing} failed in nextjs/drizzle/{failing}.sql (exit 1): "
+        "division by zero"
     ) in result.output
     assert "→ backend" not in result.output
     assert "Traceback" not in result.output
