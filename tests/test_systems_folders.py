@@ -35,7 +35,7 @@ def test_a_renamed_frontend_folder_migrates_and_reports_status(clone: Clone, dat
     rename_frontend(clone, "web")
 
     before = script(clone, database, "scripts.status")
-    migrated = script(clone, database, "scripts.run", "--fast", "--lock", "--check", *steps(clone))
+    migrated = script(clone, database, "scripts.run", "--fast", "--lock", "--check", "--ordered", *steps(clone))
     status = script(clone, database, "scripts.status")
 
     assert before.code == 1, before.output  # pending: read from web/drizzle

@@ -162,7 +162,7 @@ def test_sslmode_require_works_for_both_tools_without_a_security_warning(
     assert result.code == 0, result.output
     assert "SECURITY WARNING" not in result.output
     assert "✓ nextjs: node scripts/drizzle_migrate.mjs" in result.output
-    assert "✓ backend: alembic upgrade head" in result.output
+    assert "✓ backend: alembic upgrade" in result.output
 
 
 def test_verify_full_with_the_right_authority_works_for_both_tools(tls_server: TlsServer, database_name: str) -> None:
