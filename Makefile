@@ -85,7 +85,7 @@ migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
 migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
 	@$(PY) -m scripts.status --format $(or $(FORMAT),text)
 
-migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift, edited or skipped files, order, stale auth schema
+migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift (models, Drizzle schema, tables), edited or skipped files, order, auth schema
 	$(PY) -m scripts.check
 
 # Records what an existing database already has (both tools' bookkeeping, the ledger), changes no table:

@@ -274,11 +274,12 @@ def record_backend(database: Database, revision: str) -> None:
     result = run_tool(backend.folder, ["alembic", "stamp", revision], env, echo=True)
     if result.code != 0:
         raise StepFailed(f"backend: alembic stamp {revision} failed: {result.cause}", "fix the cause and run it again")
-    applied = {m.id: REPO_ROOT / m.path for m in read_database_state(database.url).backend.applied}
+    backend_state = read_database_state(database.url).backend
+    applied = {m.id: REPO_ROOT / m.path for m in backend_state.applied}
     session = connect(database.url)
     try:
         with session, session.cursor() as cursor:
-            ledger.synchronise(cursor, applied)
+            ledger.synchronise(cursor, applied, {m.id for m in backend_state.migrations})
     finally:
         session.close()
 

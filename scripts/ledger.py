@@ -87,9 +87,13 @@ def recorded(cursor: Cursor) -> dict[str, Checksum]:
     return {migration: Checksum(code, file, python) for migration, code, file, python in cursor.fetchall()}
 
 
-def synchronise(cursor: Cursor, applied: dict[str, Path]) -> list[str]:
+def synchronise(
+    cursor: Cursor, applied: dict[str, Path], repository: set[str], reapplied: set[str] = frozenset()
+) -> list[str]:
     """Record a checksum for each applied revision (id -> file) without one, and forget the
-    rolled-back ones. Returns the ids newly recorded. Run under the migration lock."""
+    rolled-back ones among the ``repository``'s revisions (a row of a revision this checkout
+    lacks stays); ``reapplied``: applied by this run, so recorded anew. Returns the ids newly
+    recorded. Run under the migration lock."""
     schema = systems.load().ledger_schema
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table(),))
     if not applied and not cursor.fetchone()[0]:
@@ -108,11 +112,12 @@ def synchronise(cursor: Cursor, applied: dict[str, Path]) -> list[str]:
         )
         """
     )
-    known = recorded(cursor)
+    rolled_back = repository - set(applied)
     cursor.execute(
-        f"DELETE FROM {table()} WHERE system = 'backend' AND NOT migration = ANY(%s)",
-        (list(applied),),
+        f"DELETE FROM {table()} WHERE system = 'backend' AND migration = ANY(%s)",
+        (sorted(rolled_back | set(reapplied)),),
     )
+    known = recorded(cursor)
     new = [revision for revision in applied if revision not in known]
     for revision in new:
         value = checksum(applied[revision])

@@ -210,12 +210,11 @@ def alembic_revisions(versions_dir: Path | None = None) -> list[AlembicRevision]
         values: dict[str, object] = {}
         for node in module.body:
             target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-            if (
-                isinstance(target, ast.Name)
-                and target.id in ("revision", "down_revision", "after_frontend")
-                and node.value
-            ):
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
                 values[target.id] = ast.literal_eval(node.value)
+            elif isinstance(target, ast.Name) and target.id == "after_frontend" and node.value:
+                # Its place in the combined order: a plain string, else no place (scripts/order.py).
+                values[target.id] = node.value.value if isinstance(node.value, ast.Constant) else None
         if not isinstance(values.get("revision"), str):
             continue  # not a revision file
         down = values.get("down_revision")

@@ -59,13 +59,13 @@ def combined(state: DatabaseState) -> tuple[list[Placed], list[Failure]]:
             prerequisite = (other[item.system], name)
             if prerequisite in placed:
                 before[key].add(prerequisite)
-            else:
+            elif not item.migration.applied:  # an applied one's place no longer matters to this database
                 problems.append(
                     MigrationOrderUnknown(
                         f"{item.system}: {item.migration.path} is marked to come after {other[item.system]} "
                         f"migration {name}, which {_folder(other[item.system])} does not have",
-                        "name one it has (its newest when the file was written), or remove the marker "
-                        "(docs/migrations.md, The combined order)",
+                        "name one it has (its newest when the file was written), or remove the marker, "
+                        "before it is applied (docs/migrations.md, The combined order)",
                     )
                 )
     # Ties: the frontend first, then each system's own order (the journal, Alembic's base to heads).
@@ -161,7 +161,8 @@ def record(system: str, new_files: list[Path]) -> list[str]:
             start = text.index(anchor) if anchor in text else -1
             if start < 0:
                 continue
-            end = text.index("\n", start + 1)
+            end = text.find("\n", start + 1)
+            end = len(text) if end < 0 else end
             line = "\n# Its place in the combined order of both systems' migrations (docs/migrations.md).\n"
             line += f'after_frontend = "{tags[-1]}"'
             path.write_text(text[:end] + line + text[end:])

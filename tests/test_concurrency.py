@@ -50,7 +50,10 @@ def test_runs_that_waited_for_the_lock_find_nothing_left_and_run_no_tool(databas
     assert len(ran_the_tools) == 1, "\n\n".join(outputs)
     waited = [output for output in outputs if "another migration is running" in output]
     assert waited, "\n\n".join(outputs)
-    assert all("the run before this one left nothing to do" in output for output in waited)
+    # One run checks in full what the one that applied left (frontend tables need drizzle-kit pull),
+    # and records it; every run after that answers from the record.
+    checked_in_full = [output for output in waited if "the run before this one left nothing to do" not in output]
+    assert len(checked_in_full) <= 1, "\n\n".join(checked_in_full)
 
 
 def test_a_run_that_cannot_get_the_lock_in_time_fails_naming_the_holder(database: Database) -> None:

@@ -20,9 +20,10 @@ TABLE, TABLE_REVISION = "api.fixture_item", "f1x7a0000001"
 
 @pytest.fixture
 def remembered(clone: Clone, database: Database) -> Database:
-    """A database brought to the clone's head (its own migrations and a fixture backend table)
-    by a full run, which recorded that it left nothing to do."""
+    """A database at the clone's head (its own migrations and a fixture backend table) whose
+    second full run recorded that nothing was left to do (the first applied frontend migrations)."""
     assert add_backend_table(clone, TABLE.removeprefix("api."), TABLE_REVISION) == TABLE
+    assert migrate(clone, database).code == 0
     result = migrate(clone, database)
     assert result.code == 0 and FULL_RUN in result.output, result.output
     assert TABLE in database.tables()
@@ -81,8 +82,8 @@ def test_a_role_that_lost_a_privilege_falls_through_to_pre_flight(
 ) -> None:
     user, password = role
     as_owner = {"DATABASE_URL": database.url_string(username=user, password=password), "ENV_FILE": "/dev/null"}
-    assert clone.make("migrate", **as_owner).code == 0  # applied everything: recorded
-    assert FAST in clone.make("migrate", **as_owner).output
+    assert clone.make("migrate", **as_owner).code == 0
+    assert FULL_RUN in clone.make("migrate", **as_owner).output  # nothing pending: recorded
     database.query(f'REVOKE CREATE ON DATABASE "{database.name}" FROM {user}')
 
     result = clone.make("migrate", **as_owner)
@@ -91,13 +92,25 @@ def test_a_role_that_lost_a_privilege_falls_through_to_pre_flight(
     assert "Error 15" in result.output
 
 
-def test_the_run_after_one_that_applied_everything_is_the_fast_path(clone: Clone, database: Database) -> None:
-    assert FULL_RUN in migrate(clone, database).output
+def test_the_run_after_one_that_applied_backend_migrations_is_the_fast_path(clone: Clone, remembered: Database) -> None:
+    clone.add_alembic_revision("dddd00000004", alembic_head(clone.root), "    op.execute('SELECT 1')")
+    assert FULL_RUN in migrate(clone, remembered).output
 
-    second = migrate(clone, database)
+    next_run = migrate(clone, remembered)
 
-    assert second.code == 0, second.output
-    assert FAST in second.output and FULL_RUN not in second.output
+    assert next_run.code == 0, next_run.output
+    assert FAST in next_run.output and FULL_RUN not in next_run.output
+
+
+def test_the_run_after_one_that_applied_frontend_migrations_checks_in_full_then_records(
+    clone: Clone, database: Database
+) -> None:
+    assert FULL_RUN in migrate(clone, database).output  # Better Auth's migration, among others
+
+    second, third = migrate(clone, database), migrate(clone, database)
+
+    assert FULL_RUN in second.output and "✓ nothing to apply" in second.output, second.output
+    assert FAST in third.output
 
 
 def test_models_that_differ_from_the_applied_migrations_are_said_and_leave_no_record(
@@ -215,7 +228,7 @@ def test_another_database_at_the_same_state_falls_through(
 
 def test_a_database_that_is_down_falls_through_to_the_full_run(clone: Clone) -> None:
     assert clone.make("migrate").code == 0  # nothing configured: the clone's own local database
-    assert FAST in clone.make("migrate").output
+    assert FULL_RUN in clone.make("migrate").output  # nothing pending: recorded
     assert clone.make("db-down").code == 0
 
     result = clone.make("migrate")
