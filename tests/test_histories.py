@@ -182,10 +182,8 @@ def test_every_frontend_migration_is_recorded_once_with_its_files_hash(migrated_
 
 
 def test_every_table_of_the_backend_models_exists_after_make_migrate(migrated_once: Database) -> None:
-    declared_tables = backend_tables()
-
-    assert declared_tables, "the models declare no table in the backend's schema"
-    assert declared_tables - migrated_once.tables() == set()
+    # None at all is fine: the sample removed before a first model of the user's.
+    assert backend_tables() - migrated_once.tables() == set()
 
 
 def test_every_table_of_the_drizzle_schema_exists_after_make_migrate(migrated_once: Database) -> None:
