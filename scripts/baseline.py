@@ -24,9 +24,7 @@ import argparse
 import json
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from scripts import backend_replay, config, drizzle_snapshot, ledger, systems
 from scripts.database_url import for_node
@@ -37,7 +35,7 @@ from scripts.errors import (
     StepFailed,
     entry_point,
 )
-from scripts.frontend_checks import _extended_config, _snapshot_of
+from scripts.frontend_checks import pulled_snapshot, snapshot_of
 from scripts.lock import migration_lock
 from scripts.migration_state import DatabaseState, drizzle_hash, read_database_state
 from scripts.preflight import Database, connect, run_preflight
@@ -98,7 +96,8 @@ def frontend_adoption(database: Database, state: DatabaseState) -> Adoption:
     if adoption.recorded_already:
         return adoption
     frontend = systems.load().frontend
-    live = pulled_snapshot(database)
+    env = {**child_environment(database.settings, database.libpq_url), **database_urls(for_node(database.url))}
+    live = pulled_snapshot(env)
     # Drizzle's own table, where systems.env puts it in the frontend's schema, is no difference.
     in_schema = frontend.bookkeeping_schema == frontend.schema
     ignored = frozenset({f"{frontend.schema}.{frontend.bookkeeping_table}"} if in_schema else ())
@@ -106,7 +105,7 @@ def frontend_adoption(database: Database, state: DatabaseState) -> Adoption:
         (None, drizzle_snapshot.differences({}, live, ignored_tables=ignored))
     ]
     for migration in state.frontend.migrations:
-        snapshot = _snapshot_of(migration.id)
+        snapshot = snapshot_of(migration.id)
         if snapshot is None:
             raise StepFailed(
                 f"frontend: {frontend.migrations_folder}/meta has no snapshot of {migration.id}, "
@@ -154,23 +153,6 @@ def _matched(adoption: Adoption, candidates: list[tuple[str | None, list[str]]],
 
     adoption.closest, adoption.mismatch = min(reversed(candidates), key=distance)
     return adoption
-
-
-def pulled_snapshot(database: Database) -> dict:
-    """The live frontend schema as drizzle-kit's own introspection reads it (drizzle-kit pull)."""
-    frontend = systems.load().frontend
-    env = {**child_environment(database.settings, database.libpq_url), **database_urls(for_node(database.url))}
-    with tempfile.TemporaryDirectory(prefix="migrate-baseline-") as folder:
-        out = Path(folder) / "pulled"
-        config_file = _extended_config(Path(folder), out)
-        result = run_tool(frontend.folder, ["drizzle-kit", "pull", "--config", str(config_file)], env, echo=False)
-        pulled = out / "meta" / "0000_snapshot.json"
-        if result.code != 0 or not pulled.is_file():
-            raise StepFailed(
-                f"frontend: drizzle-kit pull (reading the frontend's tables) failed: {result.cause}",
-                f"check that DATABASE_URL's role may read the schema {frontend.schema}",
-            )
-        return json.loads(pulled.read_text())
 
 
 # ---- saying it, asking, recording --------------------------------------------------------------------

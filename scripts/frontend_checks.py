@@ -229,7 +229,7 @@ def frontend_drift(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     if state.frontend.problems:
         return []
     applied = state.frontend.applied
-    snapshot = _snapshot_of(applied[-1].id) if applied else {}
+    snapshot = snapshot_of(applied[-1].id) if applied else {}
     if snapshot is None:  # a migration without its snapshot: nothing to compare with
         return []
     url = env["DATABASE_URL"]
@@ -247,20 +247,10 @@ def frontend_drift(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
 def _drift(applied_snapshot: dict, last_applied: str | None, env: dict[str, str]) -> list[Failure]:
     frontend = systems.load().frontend
     node_env = {**env, **database_urls(database_url.for_node(database_url.parse(env["DATABASE_URL"])))}
-    with tempfile.TemporaryDirectory(prefix="migrate-check-") as folder:
-        out = Path(folder) / "pulled"
-        config = _extended_config(Path(folder), out)
-        result = run_tool(frontend.folder, ["drizzle-kit", "pull", "--config", str(config)], node_env, echo=False)
-        pulled = out / "meta" / "0000_snapshot.json"
-        if result.code != 0 or not pulled.is_file():
-            return [
-                StepFailed(
-                    f"frontend: drizzle-kit pull (reading the frontend's tables to compare) failed: {result.cause}",
-                    f"check that DATABASE_URL's role may read the schema {frontend.schema}; details: cd "
-                    f"{frontend.folder} && npx drizzle-kit pull --out /tmp/pulled",
-                )
-            ]
-        live = json.loads(pulled.read_text())
+    try:
+        live = pulled_snapshot(node_env)
+    except StepFailed as failure:
+        return [failure]
     # Drizzle's own bookkeeping table, when systems.env puts it in the frontend's schema, is no drift.
     in_schema = frontend.bookkeeping_schema == frontend.schema
     ignored = frozenset({f"{frontend.schema}.{frontend.bookkeeping_table}"} if in_schema else ())
@@ -279,7 +269,25 @@ def _drift(applied_snapshot: dict, last_applied: str | None, env: dict[str, str]
     ]
 
 
-def _snapshot_of(tag: str) -> dict | None:
+def pulled_snapshot(node_env: dict[str, str]) -> dict:
+    """The live frontend schema as drizzle-kit's own introspection reads it (drizzle-kit pull, into
+    a temporary folder): a snapshot in the form drizzle-kit writes with each migration."""
+    frontend = systems.load().frontend
+    with tempfile.TemporaryDirectory(prefix="migrate-pull-") as folder:
+        out = Path(folder) / "pulled"
+        config = _extended_config(Path(folder), out)
+        result = run_tool(frontend.folder, ["drizzle-kit", "pull", "--config", str(config)], node_env, echo=False)
+        pulled = out / "meta" / "0000_snapshot.json"
+        if result.code != 0 or not pulled.is_file():
+            raise StepFailed(
+                f"frontend: drizzle-kit pull (reading the frontend's tables to compare) failed: {result.cause}",
+                f"check that DATABASE_URL's role may read the schema {frontend.schema}; details: cd "
+                f"{frontend.folder} && npx drizzle-kit pull --out /tmp/pulled",
+            )
+        return json.loads(pulled.read_text())
+
+
+def snapshot_of(tag: str) -> dict | None:
     """The snapshot drizzle-kit wrote with migration ``tag``: meta/PREFIX_snapshot.json, PREFIX its tag's first part."""
     path = systems.load().frontend.migrations_path / "meta" / f"{tag.split('_', 1)[0]}_snapshot.json"
     try:

@@ -35,10 +35,6 @@ class Placed:
     system: str  # "frontend" or "backend"
     migration: Migration
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.system, self.migration.id)
-
 
 def combined(state: DatabaseState) -> tuple[list[Placed], list[Failure]]:
     """Every migration of both systems in the combined order, and what makes it unknowable."""

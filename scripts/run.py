@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -262,7 +260,10 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         if args.backup and backup_wanted(database.settings):
             take_backup(database)
         backend_pending = args.fast and state is not None and state.backend.pending
-        drift_report = stack.enter_context(temporary_file("drift")) if backend_pending else None
+        drift_folder = (
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="migrate-drift-")) if backend_pending else None
+        )
+        drift_report = Path(drift_folder) / "drift" if drift_folder else None
         if drift_report:
             env["MIGRATE_DRIFT_REPORT"] = node_env["MIGRATE_DRIFT_REPORT"] = str(drift_report)
         if args.ordered and state is not None:
@@ -380,15 +381,6 @@ def models_match(drift_report: Path | None) -> bool:
         print(redact(f"! {problem.message}\n  → {problem.hint}"))
         return False
     return True
-
-
-@contextmanager
-def temporary_file(name: str) -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix=f"migrate-{name}-"))
-    try:
-        yield folder / name
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

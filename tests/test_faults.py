@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Clone, Database, add_backend_table, backend_tables, frontend_tables
+from conftest import SYSTEMS, Clone, Database, add_backend_table, backend_tables, frontend_tables
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -18,7 +18,7 @@ SLOW_REVISION = "5104aaaa0001"
 SLEEP = """
     op.execute(f"SELECT pg_sleep({float(__import__('os').environ.get('SLOW_MIGRATION_SECONDS', '0'))})")
 """
-SLOW_REVISION_FILE = f"backend/alembic/versions/{SLOW_REVISION}_slow.py"
+SLOW_REVISION_FILE = f"{SYSTEMS['BACKEND_DIR']}/{SYSTEMS['BACKEND_MIGRATIONS_DIR']}/{SLOW_REVISION}_slow.py"
 
 
 def add_slow_migration(clone: Clone) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, add_backend_table, declared
+from conftest import Clone, Database, add_backend_table, backend_migrations, declared
 from scripts import ledger
 
 REVISION = "f1x7a0000001"
@@ -19,7 +19,7 @@ def make(clone: Clone, database: Database, target: str, **env: str):
 
 
 def revision_file(clone: Clone) -> Path:
-    return next(clone.root.glob(f"**/alembic/versions/{REVISION}_{TABLE}.py"))
+    return backend_migrations(clone.root) / f"{REVISION}_{TABLE}.py"
 
 
 def applied_fixture(clone: Clone, database: Database) -> Path:
@@ -155,7 +155,7 @@ def test_a_rolled_back_revision_may_be_edited_before_it_is_applied_again(clone: 
     path.write_text(
         path.read_text().replace('sa.Column("title"', 'sa.Column("extra", sa.Text()),\n        sa.Column("title"')
     )
-    model = next(clone.root.glob(f"**/models/{TABLE}.py"))
+    model = clone.root / declared(clone.root)["BACKEND_DIR"] / "models" / f"{TABLE}.py"
     model.write_text(model.read_text() + "    extra: Mapped[str | None] = mapped_column(Text)\n")
 
     result = make(clone, database, "migrate")
