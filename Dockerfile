@@ -130,7 +130,8 @@ COPY pyproject.toml uv.lock Makefile .env.example systems.env ./
 COPY backend backend
 COPY scripts scripts
 # Compiled once here (in ENV, every `uv run` of make migrate would compile them again).
-RUN UV_COMPILE_BYTECODE=1 uv sync --no-dev
+# The stamp tells make the environment is in sync (the Makefile's .venv/.synced).
+RUN UV_COMPILE_BYTECODE=1 uv sync --no-dev && touch .venv/.synced
 COPY --from=migration-node-modules /app/nextjs/node_modules nextjs/node_modules
 COPY nextjs nextjs
 # The packages are those of this lock file: newer than it, so that make does not install them again.

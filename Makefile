@@ -14,9 +14,17 @@ include systems.env
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-UV ?= uv
+# uv, pinned where the machine has none: the first `make` installs it into .tools/uv (git-ignored).
+UV_VERSION := 0.13.8
+PROJECT_UV := $(CURDIR)/.tools/uv/bin/uv
+ifeq ($(origin UV),undefined)
+UV := $(or $(shell command -v uv 2>/dev/null),$(PROJECT_UV))
+endif
 NPM ?= npm
-PY := $(UV) run --frozen python
+# The project's interpreter, started directly: `uv run` checks the environment against uv.lock at
+# every start (about 0.09 s, half of a no-op make migrate); make syncs it when a lock file changes.
+VENV_SYNCED := .venv/.synced
+PY := .venv/bin/python
 # Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
 RUN := $(PY) -m scripts.run
 NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
@@ -34,34 +42,54 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
 	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all bench bench-tests dev build lint fmt \
-	require-tools
+	require-tools require-uv
 
-help: ## Show this list of targets
+##@ Help
+
+help: ## Show this list of targets, by section
 	@echo "Usage: make TARGET [DATABASE_URL=...] [ENV_FILE=...]"
-	@echo
 	@# Colour only on a terminal: piped or redirected, the list is plain text.
-	@if [ -t 1 ]; then on=$$'\033[36m' off=$$'\033[0m'; else on= off=; fi; \
-		grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-20s%s %s\n", on, $$1, off, $$2}'
+	@if [ -t 1 ]; then on=$$'\033[36m' bold=$$'\033[1m' off=$$'\033[0m'; else on= bold= off=; fi; \
+		grep -hE '^([a-z-]+:.*## |##@ )' $(MAKEFILE_LIST) | \
+		awk -v on="$$on" -v bold="$$bold" -v off="$$off" 'BEGIN {FS = ":.*## "} \
+			/^##@ / {printf "\n%s%s%s\n", bold, substr($$0, 5), off; next} \
+			{printf "  %s%-20s%s %s\n", on, $$1, off, $$2}'
 	@echo
 	@echo "Docs: README.md and docs/ (getting-started, your-app, migrations, configuration, deployment, development)"
 	@echo "Your first model, table or plugin, and removing the sample: docs/your-app.md"
 
 # Python files are compiled once here: where PYTHONDONTWRITEBYTECODE is set,
 # every start of a tool would compile them again.
-install: ## Install the Python (uv) and Node (npm) dependencies from their lock files
+install: | require-uv ## Install the Python (uv) and Node (npm) dependencies from their lock files
 	$(UV) sync --frozen --compile-bytecode
+	@touch $(VENV_SYNCED)
 	cd $(FRONTEND_DIR) && $(NPM) ci
+
+# The Python environment is (re)synced when a lock or project file is newer than the last sync.
+$(VENV_SYNCED): uv.lock pyproject.toml $(BACKEND_DIR)/pyproject.toml | require-uv
+	$(UV) sync --frozen --quiet
+	@touch $@
 
 # Node packages are (re)installed when the lock file is newer than node_modules.
 $(NODE_MODULES): $(FRONTEND_DIR)/package-lock.json | require-tools
 	cd $(FRONTEND_DIR) && $(NPM) ci
 
-require-tools:
+# Every target that runs the tooling: uv and npm present, the Python environment in sync.
+require-tools: $(VENV_SYNCED)
+
+require-uv: $(filter $(PROJECT_UV),$(UV))
 	@command -v $(UV) >/dev/null || { echo "✗ uv is not installed: python3 -m pip install uv (or see https://docs.astral.sh/uv/)" >&2; exit 16; }
 	@command -v $(NPM) >/dev/null || { echo "✗ npm is not installed: install Node.js (any version; the project brings its own Node 24)" >&2; exit 16; }
 
-# ---- Migrations (docs/migrations.md) --------------------------------------
+# A machine with Python but no uv: a pinned uv in a virtual environment of the project's own.
+$(PROJECT_UV):
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "✗ uv is not installed, and no Python 3.11+ to install it with: see https://docs.astral.sh/uv/" >&2; exit 16; }
+	@echo "→ uv is not installed: installing uv $(UV_VERSION) into .tools/uv (git-ignored; a uv on PATH is used instead)"
+	@python3 -m venv $(CURDIR)/.tools/uv
+	@$(CURDIR)/.tools/uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+##@ Migrations (docs/migrations.md)
 
 # --lock: one run at a time (a PostgreSQL advisory lock); each tool SETs lock_timeout and
 # statement_timeout (DB_LOCK_TIMEOUT, DB_STATEMENT_TIMEOUT) at the start of its session.
@@ -121,7 +149,7 @@ rollback-frontend: | require-tools ## Explain undoing a frontend migration: rest
 preflight: | require-tools ## Check the database URL: set, well-formed, reachable, credentials, permissions, pooler
 	$(PY) -m scripts.preflight
 
-# ---- Database ---------------------------------------------------------------
+##@ Database
 
 db-up: | require-tools ## Start the local database (Docker if its engine runs, else local binaries)
 	$(PY) -m scripts.dbserver up
@@ -152,7 +180,7 @@ db-reset: $(NODE_MODULES) ## Drop and recreate the development database, then mi
 	$(MAKE) --no-print-directory migrate
 	$(MAKE) --no-print-directory seed
 
-# ---- Code quality -------------------------------------------------------------
+##@ Code quality
 
 lint: $(NODE_MODULES) ## Lint: ruff (Python), Biome (TypeScript), squawk (migration SQL), actionlint (CI workflows)
 	$(UV) run --frozen ruff check .
@@ -166,7 +194,7 @@ fmt: $(NODE_MODULES) ## Format and fix what can be fixed: ruff, Biome
 	$(UV) run --frozen ruff format .
 	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" biome check --write .
 
-# ---- Apps --------------------------------------------------------------------
+##@ Apps
 
 dev: migrate ## Run both apps with reload: the frontend on :3000, the API on :8000 (Ctrl-C stops both)
 	$(PY) -m scripts.dev
@@ -174,7 +202,7 @@ dev: migrate ## Run both apps with reload: the frontend on :3000, the API on :80
 build: $(NODE_MODULES) ## Build the frontend for production (next build)
 	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" next build
 
-# ---- Tests --------------------------------------------------------------------
+##@ Tests and benchmarks
 
 # Two tiers (docs/development.md#tests). Tests marked `full` (slow ones, and those that need
 # Chromium, PgBouncer or TLS) run only in test-all. PYTEST_ARGS come last, so that their own

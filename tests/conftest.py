@@ -266,7 +266,7 @@ class Clone:
         # Nothing of this suite's own run leaks in: a `make test` in the copy starts its own server.
         # and no variable given to the outer make (MAKEFLAGS carries them, PYTEST_ARGS among them).
         unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND", "TEST_DATABASE_URL", "TEST_PORT")
-        unset += ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS", "VIRTUAL_ENV")
+        unset += ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS", "VIRTUAL_ENV", "UV")
         environment = {k: v for k, v in os.environ.items() if k not in unset}
         # The copy's local database is a cluster of its own (tear_down stops it), also where a Docker
         # engine runs; tests of the Docker path say DB_BACKEND=docker (tests/test_compose.py).

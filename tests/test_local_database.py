@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +70,22 @@ def test_the_templates_own_stopped_database_gets_the_db_up_hint(clone: Clone) ->
     assert result.code != 0
     assert "start the template's local database: make db-up" in result.output
     assert not listening(clone.port)
+
+
+def test_make_migrate_on_a_machine_without_uv_installs_a_pinned_uv_first(clone: Clone, tmp_path: Path) -> None:
+    # Python and npm, as a fresh machine has them, but no uv anywhere on PATH.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "python3").symlink_to(Path(sys.base_prefix) / "bin" / "python3")
+    path = os.pathsep.join([str(tools), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+    assert shutil.which("uv", path=path) is None
+
+    result = clone.make("migrate", PATH=path)
+
+    assert result.code == 0, result.output
+    pinned = re.search(r"^UV_VERSION := (\S+)$", (clone.root / "Makefile").read_text(), re.MULTILINE).group(1)
+    assert f"installing uv {pinned} into .tools/uv" in result.output
+    version = subprocess.run([clone.root / ".tools/uv/bin/uv", "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.split()[1] == pinned
+    assert "✓ backend: alembic upgrade" in result.output
+    assert listening(clone.port)

@@ -25,8 +25,24 @@ def test_help_lists_every_public_target_with_a_description() -> None:
     phony = set(re.search(r"^\.PHONY:(.*?)(?<!\\)\n", makefile, re.MULTILINE | re.DOTALL).group(1).split()) - {"\\"}
     listed = subprocess.run(["make", "help"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
 
-    assert phony - {"require-tools"} <= described
+    assert phony - {"require-tools", "require-uv"} <= described
     assert all(re.search(rf"^  {target} ", listed, re.MULTILINE) for target in described)
+
+
+def test_help_lists_the_targets_under_their_sections() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    sections = re.findall(r"^##@ (.+)$", makefile, re.MULTILINE)
+    listed = subprocess.run(
+        ["make", "--no-print-directory", "help"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    headings = [line for line in listed.splitlines() if line and not line.startswith((" ", "Usage:", "Docs:", "Your "))]
+
+    assert len(sections) > 3
+    assert headings == sections
+    # Each section's first target comes right after its heading.
+    for section in sections:
+        after = listed.split(f"\n{section}\n", 1)[1]
+        assert after.startswith("  "), section
 
 
 @pytest.mark.full
