@@ -25,6 +25,8 @@ NPM ?= npm
 # every start (about 0.09 s, half of a no-op make migrate); make syncs it when a lock file changes.
 VENV_SYNCED := .venv/.synced
 PY := .venv/bin/python
+# Its tools (alembic, squawk, ...) first on PATH, as `uv run` would put them.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
 RUN := $(PY) -m scripts.run
 NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json

@@ -39,6 +39,8 @@ class Migration:
     applied: bool
     # The other system's migrations this one was written after (scripts/order.py).
     after: tuple[str, ...] = ()
+    # Its own system's migrations it follows: Alembic's down revisions (none for Drizzle, whose journal is a list).
+    parents: tuple[str, ...] = ()
 
 
 @dataclass
@@ -283,6 +285,7 @@ def backend_state(cursor: Cursor) -> SystemState:
                 _shown(revision.path),
                 revision.revision in applied_ids,
                 (revision.after_frontend,) if revision.after_frontend else (),
+                revision.down_revisions,
             )
         )
     state.current = ", ".join(current) or None

@@ -46,10 +46,10 @@ def combined(state: DatabaseState) -> tuple[list[Placed], list[Failure]]:
     for earlier, later in itertools.pairwise(frontend):
         before[("frontend", later)].add(("frontend", earlier))
     known_backend = {key[1] for key in placed if key[0] == "backend"}
-    for revision in alembic_revisions():
-        for down in revision.down_revisions:
-            if down in known_backend and revision.revision in known_backend:
-                before[("backend", revision.revision)].add(("backend", down))
+    for revision in state.backend.migrations:
+        for down in revision.parents:
+            if down in known_backend:
+                before[("backend", revision.id)].add(("backend", down))
     for key, item in placed.items():
         for name in item.migration.after:
             prerequisite = (other[item.system], name)
@@ -109,8 +109,11 @@ def segments(order: list[Placed]) -> list[tuple[str, list[Migration]]]:
 
 def segment_targets(migrations: list[Migration]) -> list[str]:
     """The revisions to upgrade to for a segment of backend migrations: each one no later
-    revision of the segment descends from (one, unless branches meet in the segment)."""
-    parents = {revision.revision: revision.down_revisions for revision in alembic_revisions()}
+    revision of the segment descends from (one, unless branches meet in the segment).
+
+    Every revision between two of the segment is in the segment too (it comes after the
+    one and before the other in the combined order), so the segment's own parents suffice."""
+    parents = {migration.id: migration.parents for migration in migrations}
     ids = [migration.id for migration in migrations]
     ancestors: set[str] = set()
     for revision in ids:
