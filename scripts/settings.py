@@ -80,12 +80,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         source: str | None = "environment"
     elif file_values.get("DATABASE_URL"):
         source = str(env_file)
-    elif not configured and env_file is None and EXAMPLE_ENV_FILE.is_file() and not _deployed(environ):
+    elif not configured and env_file is None and EXAMPLE_ENV_FILE.is_file():
+        if refused := _deployed(environ):
+            return Settings(values=values, database_url_source=None, local_default_refused=refused)
         values = {**_read_env_file(EXAMPLE_ENV_FILE), **values}
         source = EXAMPLE_ENV_FILE.name
     else:
         source = None
-    return Settings(values=values, database_url_source=source, local_default_refused=_deployed(environ))
+    return Settings(values=values, database_url_source=source)
 
 
 def _deployed(environ: Mapping[str, str]) -> str | None:
