@@ -196,3 +196,16 @@ def test_production_starts_with_a_secret_of_32_characters() -> None:
     result = start_in_production("x" * 32)
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "DIRECT_DATABASE_URL"])
+def test_a_database_url_set_but_empty_is_refused_not_replaced_by_the_local_default(name: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DIRECT_DATABASE_URL")}
+    env.update(ENV_FILE="/dev/null", **{name: ""})
+    code = "from app.db import engine\ntry:\n    engine()\nexcept RuntimeError as error:\n    print(error)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.stdout.startswith(f"{name} is set but empty"), result.stdout + result.stderr
