@@ -8,6 +8,7 @@ on the machine is used, and a clear message says so when there is none.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -49,9 +50,8 @@ def backup_wanted(settings: Settings) -> bool:
 
 def take_backup(database: Database) -> Path:
     pg_dump = client_for_server("pg_dump", server_major(database))
-    BACKUP_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = BACKUP_DIR / f"{database.url.database}-{stamp}.dump"
+    path = private_file(BACKUP_DIR / f"{database.url.database}-{stamp}.dump")
     result = subprocess.run(
         [pg_dump, "--format=custom", f"--file={path}"],
         env=_env(database),
@@ -63,6 +63,22 @@ def take_backup(database: Database) -> Path:
         path.unlink(missing_ok=True)
         raise BackupFailed(f"pg_dump failed: {_last_line(result.stderr)}", "nothing was migrated or changed")
     print(f"✓ backup: {path.relative_to(REPO_ROOT)} ({_size(path.stat().st_size)})")
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` created empty, readable by its owner only (0600, in a 0700 folder), whatever the umask.
+
+    A dump holds every row, password hashes and session tokens included: pg_dump would create it
+    0644 under the usual umask, readable by every local user. It writes into the file made here.
+    """
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.parent.chmod(0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise BackupFailed(f"{path} exists already", "wait a second and run it again") from None
+    path.chmod(0o600)  # the umask may have taken bits away, never added any: this only makes sure
     return path
 
 

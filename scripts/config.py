@@ -19,7 +19,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         return load_settings(environ)
     except ConfigError as error:
-        raise NoDatabaseUrl(str(error)) from None
+        raise NoDatabaseUrl(str(error), error.hint) from None
 
 
 def database_url(settings: Settings, *, for_apps: bool = False) -> DatabaseUrl:
@@ -36,6 +36,11 @@ def database_url(settings: Settings, *, for_apps: bool = False) -> DatabaseUrl:
         raw, name = settings.migration_database_url, settings.migration_url_name
     if typed := TYPED_PASSWORD.match(raw or ""):
         add_secret(typed.group(1))
+    if not raw and settings.local_default_refused:
+        raise NoDatabaseUrl(
+            f"DATABASE_URL is not set, and with {settings.local_default_refused} the local database is never used",
+            "set DATABASE_URL (e.g. from your CI/CD secret) to the database to migrate",
+        )
     if not raw:
         raise NoDatabaseUrl(
             "DATABASE_URL is not set (not in the environment, not in the env file)",

@@ -186,6 +186,12 @@ class BaselineNotConfirmed(Failure):
     exit_code = 42
 
 
+class MissingRevision(Failure):
+    """An Alembic revision names a down revision no file in the versions folder has (deleted, or a typo)."""
+
+    exit_code = 47
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)

@@ -23,6 +23,7 @@ from scripts.errors import (
     ChangedMigration,
     DrizzleJournalInconsistent,
     Failure,
+    MissingRevision,
     MultipleHeads,
     SkippedMigration,
     UnknownAppliedMigration,
@@ -241,7 +242,20 @@ def backend_state(cursor: Cursor) -> SystemState:
     revisions = {r.revision: r for r in alembic_revisions()}
     parents = {down for r in revisions.values() for down in r.down_revisions}
     heads = sorted(set(revisions) - parents)
-    if len(heads) > 1:
+    current = _applied_alembic_revisions(cursor, backend.bookkeeping)
+    # A revision whose parent file is gone splits the chain in two: no second head to merge.
+    missing = _missing_parents(revisions)
+    for child, parent in missing:
+        applied = "applied, " if _applied_through(child, revisions, current) else ""
+        state.problems.append(
+            MissingRevision(
+                f"backend: revision {parent} ({applied}the parent of {child}) is missing from "
+                f"{backend.migrations_folder}",
+                f"restore the file (git log --diff-filter=D --name-only -- {backend.migrations_folder}), "
+                f"or correct down_revision in {_shown(revisions[child].path)}",
+            )
+        )
+    if len(heads) > 1 and not missing:
         state.problems.append(
             MultipleHeads(
                 f"backend: Alembic has {len(heads)} heads ({', '.join(heads)}): two branches each added a migration",
@@ -249,7 +263,6 @@ def backend_state(cursor: Cursor) -> SystemState:
                 "(then review the file)",
             )
         )
-    current = _applied_alembic_revisions(cursor, backend.bookkeeping)
     applied_ids: set[str] = set()
     for revision_id in current:
         if revision_id not in revisions:
@@ -291,6 +304,28 @@ def backend_state(cursor: Cursor) -> SystemState:
     state.current = ", ".join(current) or None
     state.head = ", ".join(heads) or None
     return state
+
+
+def _missing_parents(revisions: dict[str, AlembicRevision]) -> list[tuple[str, str]]:
+    """(child, parent) for every down revision that no file has."""
+    return sorted((r.revision, down) for r in revisions.values() for down in r.down_revisions if down not in revisions)
+
+
+def _applied_through(revision: str, revisions: dict[str, AlembicRevision], current: list[str]) -> bool:
+    """Whether the database is at ``revision`` or at one after it: then its parent was applied too."""
+    children: dict[str, list[str]] = {}
+    for r in revisions.values():
+        for down in r.down_revisions:
+            children.setdefault(down, []).append(r.revision)
+    seen, frontier = set(), [revision]
+    while frontier:
+        node = frontier.pop()
+        if node in current:
+            return True
+        if node not in seen:
+            seen.add(node)
+            frontier.extend(children.get(node, []))
+    return False
 
 
 def _base_to_heads(revisions: dict[str, AlembicRevision]) -> list[AlembicRevision]:

@@ -27,6 +27,13 @@ EXAMPLE_ENV_FILE = REPO_ROOT / ".env.example"
 class ConfigError(Exception):
     """The configuration cannot be read; the message says what to do."""
 
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+URL_NAMES = ("DATABASE_URL", "DIRECT_DATABASE_URL")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -34,6 +41,9 @@ class Settings:
     # Where DATABASE_URL came from: "environment", the env file's path, or
     # ".env.example" when nothing is configured.
     database_url_source: str | None
+    # Why .env.example's local database was not used although nothing is configured
+    # (ENV=production, CI): a deploy with a missing secret must fail, never migrate a throwaway database.
+    local_default_refused: str | None = None
 
     @property
     def database_url(self) -> str | None:
@@ -62,6 +72,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     env_file = _env_file(environ)
     file_values = _read_env_file(env_file) if env_file else {}
+    _refuse_empty_urls(environ, file_values, env_file)
     values = {**file_values, **{k: v for k, v in environ.items() if v != ""}}
 
     configured = any(environ.get(name) or file_values.get(name) for name in ("DATABASE_URL", "DIRECT_DATABASE_URL"))
@@ -70,11 +81,38 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     elif file_values.get("DATABASE_URL"):
         source = str(env_file)
     elif not configured and env_file is None and EXAMPLE_ENV_FILE.is_file():
+        if refused := _deployed(environ):
+            return Settings(values=values, database_url_source=None, local_default_refused=refused)
         values = {**_read_env_file(EXAMPLE_ENV_FILE), **values}
         source = EXAMPLE_ENV_FILE.name
     else:
         source = None
     return Settings(values=values, database_url_source=source)
+
+
+def _deployed(environ: Mapping[str, str]) -> str | None:
+    """ENV=production or a CI system (which sets CI): the local database is never the default there."""
+    if environ.get("ENV", "").strip().lower() == "production":
+        return "ENV=production"
+    if environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return "CI set"
+    return None
+
+
+def _refuse_empty_urls(environ: Mapping[str, str], file_values: Mapping[str, str], env_file: Path | None) -> None:
+    """A URL set but empty is a missing secret (a CI variable, a template's blank), never "not configured"."""
+    for name in URL_NAMES:
+        if name in environ:
+            source, value = "the environment", environ[name]
+        elif name in file_values:
+            source, value = str(env_file), file_values[name]
+        else:
+            continue
+        if not value.strip():
+            raise ConfigError(
+                f"{name} is set but empty (in {source}): nothing would be migrated",
+                f"give {name} the database's URL (a CI/CD secret that is missing gives an empty one), or unset it",
+            )
 
 
 def _env_file(environ: Mapping[str, str]) -> Path | None:

@@ -267,6 +267,8 @@ class Clone:
         # and no variable given to the outer make (MAKEFLAGS carries them, PYTEST_ARGS among them).
         unset = ("DATABASE_URL", "DIRECT_DATABASE_URL", "ENV_FILE", "DB_BACKEND", "TEST_DATABASE_URL", "TEST_PORT")
         unset += ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTEST_ARGS", "VIRTUAL_ENV", "UV")
+        # A fresh clone on a developer's machine: a CI system's CI=true would refuse the local database.
+        unset += ("CI",)
         environment = {k: v for k, v in os.environ.items() if k not in unset}
         # The copy's local database is a cluster of its own (tear_down stops it), also where a Docker
         # engine runs; tests of the Docker path say DB_BACKEND=docker (tests/test_compose.py).

@@ -87,6 +87,28 @@ def test_migrate_in_development_takes_no_backup(database: Database, new_backups)
     assert "✓ backup:" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("target", "env"), [("db-backup", {}), ("migrate", {"ENV": "production"})], ids=["db-backup", "production migrate"]
+)
+def test_backups_are_readable_by_their_owner_only_whatever_the_umask(
+    database: Database, new_backups, target: str, env: dict[str, str]
+) -> None:
+    (REPO_ROOT / "backups").mkdir(exist_ok=True)
+    (REPO_ROOT / "backups").chmod(0o755)  # as an older version, or a permissive umask, left it
+
+    result = run(
+        ["bash", "-c", 'umask 000 && exec make --no-print-directory "$@"', "make", target],
+        database_url=database.url_string(),
+        **env,
+    )
+
+    assert result.code == 0, result.output
+    dump = backup_path(result.output)
+    assert dump.read_bytes().startswith(b"PGDMP")  # the real pg_dump wrote into it
+    assert dump.stat().st_mode & 0o777 == 0o600
+    assert dump.parent.stat().st_mode & 0o777 == 0o700
+
+
 def test_rollback_frontend_does_not_pretend_and_points_to_a_restore() -> None:
     result = run(["make", "rollback-frontend"], database_url=None)
 

@@ -57,6 +57,36 @@ def test_multiple_heads_block_make_migrate(clone: Clone, migrated: Database) -> 
     assert {"api.a", "api.b"}.isdisjoint(migrated.tables())
 
 
+def test_a_deleted_applied_middle_revision_is_named_not_called_a_second_head(clone: Clone, database: Database) -> None:
+    clone.add_alembic_revision("aaaa00000001", HEAD, "    op.execute('CREATE TABLE api.a (id int)')")
+    clone.add_alembic_revision("bbbb00000002", "aaaa00000001", "    op.execute('CREATE TABLE api.b (id int)')")
+    middle = clone.add_alembic_revision("cccc00000003", "bbbb00000002", "    pass")
+    clone.add_alembic_revision("dddd00000004", "cccc00000003", "    pass")
+    assert check(clone, database, target="migrate").code == 0
+    clone.add_alembic_revision("eeee00000005", "dddd00000004", "    op.execute('CREATE TABLE api.e (id int)')")
+    middle.unlink()
+
+    result = check(clone, database, target="migrate")
+
+    assert "Error 47" in result.output
+    assert "revision cccc00000003 (applied, the parent of dddd00000004) is missing from" in result.output
+    assert "nothing was applied" in result.output
+    assert "git log --diff-filter=D" in result.output
+    assert "merge heads" not in result.output and "2 heads" not in result.output
+    assert "api.e" not in database.tables()
+
+
+def test_a_broken_chain_names_the_missing_parent(clone: Clone, migrated: Database) -> None:
+    clone.add_alembic_revision("aaaa00000001", HEAD, "    pass")
+    clone.add_alembic_revision("bbbb00000002", "typo00000001", "    pass")
+
+    result = check(clone, migrated)
+
+    assert "Error 47" in result.output
+    assert "revision typo00000001 (the parent of bbbb00000002) is missing from" in result.output
+    assert "merge heads" not in result.output
+
+
 def test_drift_between_models_and_a_database_at_head_is_named(clone: Clone, database: Database) -> None:
     table = add_backend_table(clone, "fixture_item")
     assert check(clone, database, target="migrate").code == 0

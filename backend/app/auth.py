@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import sys
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import get_session
-from app.settings import load_settings
+from app.settings import Settings, load_settings
 from models import session_table
 
 # Better Auth's cookie name; browsers get the __Secure- one over HTTPS.
@@ -37,13 +38,39 @@ UNAUTHENTICATED = HTTPException(
 PLACEHOLDER_SECRET = "change-me-local-development-only-secret"  # noqa: S105 - the value to refuse
 
 
+# A secret that can be guessed signs cookies anyone can forge: openssl rand -base64 32 gives 44.
+MIN_SECRET_CHARACTERS = 32
+# The refusal's exit code, as the Docker images' entry point (docs/configuration.md, "Exit codes").
+INSECURE_SECRET_EXIT_CODE = 17
+
+
+def secret_problem(settings: Settings) -> str | None:
+    """Why BETTER_AUTH_SECRET cannot sign production sessions, or None. Outside production only a missing one."""
+    secret = settings.get("BETTER_AUTH_SECRET", "")
+    if not secret:
+        return "BETTER_AUTH_SECRET is not set"
+    if settings.get("ENV", "development") != "production":
+        return None
+    if secret == PLACEHOLDER_SECRET:
+        return "BETTER_AUTH_SECRET is .env.example's placeholder"
+    if len(secret) < MIN_SECRET_CHARACTERS:
+        return f"BETTER_AUTH_SECRET is too short ({len(secret)} characters, at least {MIN_SECRET_CHARACTERS})"
+    return None
+
+
+def refuse_insecure_secret() -> None:
+    """At start, with ENV=production: one line and a nonzero exit, rather than a 500 on every signed-in request."""
+    settings = load_settings()
+    if settings.get("ENV", "development") == "production" and (problem := secret_problem(settings)):
+        print(f"✗ {problem}: set your own (openssl rand -base64 32), then start the API again", file=sys.stderr)
+        raise SystemExit(INSECURE_SECRET_EXIT_CODE)
+
+
 @lru_cache(maxsize=1)
 def auth_secret() -> bytes:
-    settings = load_settings()
-    secret = settings.get("BETTER_AUTH_SECRET", "")
-    if not secret or (secret == PLACEHOLDER_SECRET and settings.get("ENV", "development") == "production"):
-        raise RuntimeError("BETTER_AUTH_SECRET is not set (or is the placeholder): the API cannot check sessions")
-    return secret.encode()
+    if problem := secret_problem(load_settings()):
+        raise RuntimeError(f"{problem}: the API cannot check sessions")
+    return load_settings().get("BETTER_AUTH_SECRET", "").encode()
 
 
 def verified_token(signed_value: str) -> str | None:

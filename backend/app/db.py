@@ -12,7 +12,10 @@ from app.settings import load_settings
 
 @lru_cache(maxsize=1)
 def engine() -> Engine:
-    database_url = load_settings().database_url
+    settings = load_settings()
+    if empty := settings.empty_url:
+        raise RuntimeError(f"{empty} is set but empty: give it the database's URL, or unset it")
+    database_url = settings.database_url
     if not database_url:
         raise RuntimeError("DATABASE_URL is not set: cp .env.example .env")
     return create_engine(for_sqlalchemy(database_url), pool_pre_ping=True)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app import notes  # the sample
+from app import limits, notes  # notes: the sample
+from app.auth import refuse_insecure_secret
+
+refuse_insecure_secret()
 
 app = FastAPI(title="Backend API", description="The Python API beside the Next.js app, for its signed-in users.")
+# A body limit (413) before anything reads the body; no 500 for text PostgreSQL cannot store.
+limits.install(app)
 
 
 @app.get("/health")

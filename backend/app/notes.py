@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import current_user_id
 from app.db import get_session
+from app.limits import StorableText
 from models import Note
 
 router = APIRouter(prefix="/notes", tags=["notes"])
@@ -22,8 +23,8 @@ Db = Annotated[Session, Depends(get_session)]
 
 
 class NoteIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(default="", max_length=10_000)
+    title: StorableText = Field(min_length=1, max_length=200)
+    body: StorableText = Field(default="", max_length=10_000)
 
 
 class NoteOut(BaseModel):

@@ -15,6 +15,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+URL_NAMES = ("DATABASE_URL", "DIRECT_DATABASE_URL")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class Settings:
     def database_url(self) -> str | None:
         """The app's URL: possibly through a connection pooler; the direct one when it is the only one."""
         return self.values.get("DATABASE_URL") or self.values.get("DIRECT_DATABASE_URL") or None
+
+    @property
+    def empty_url(self) -> str | None:
+        """The URL variable that is set but empty, if any."""
+        return next((name for name in URL_NAMES if self.values.get(name) == ""), None)
 
     def get(self, name: str, default: str) -> str:
         return self.values.get(name) or default
@@ -39,4 +45,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for layer in layers:
         if layer.is_file():
             values |= {name: value for name, value in dotenv_values(layer).items() if value}
-    return Settings({**values, **{name: value for name, value in environ.items() if value}})
+    # A URL set but empty (a missing deploy secret) stays empty: never .env.example's local database.
+    return Settings({**values, **{name: value for name, value in environ.items() if value or name in URL_NAMES}})

@@ -112,3 +112,19 @@ def test_the_sample_seed_adds_its_notes_once(
             add_sample_notes(session, ada.id)
 
     assert sorted(note["title"] for note in listed(client, ada)) == sorted(SAMPLE_NOTES)
+
+
+@pytest.mark.parametrize("bad", ['"a\\u0000b"', '"a\\ud800b"'], ids=["NUL", "lone surrogate"])
+def test_a_note_with_text_postgresql_cannot_store_is_refused_with_422(
+    client: TestClient, users: tuple[User, User], bad: str
+) -> None:
+    ada, _ = users
+
+    response = client.post(
+        "/notes",
+        content=f'{{"title": "t", "body": {bad}}}'.encode(),
+        headers={"cookie": ada.cookie, "content-type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert listed(client, ada) == []

@@ -13,6 +13,10 @@ if (isProductionServer && [undefined, "", PLACEHOLDER_SECRET].includes(process.e
     "BETTER_AUTH_SECRET is not set (or is .env.example's placeholder): set your own, e.g. openssl rand -base64 32",
   );
 }
+// A short secret can be guessed, and with it every session cookie forged.
+if (isProductionServer && (process.env.BETTER_AUTH_SECRET ?? "").length < 32) {
+  throw new Error("BETTER_AUTH_SECRET is too short (at least 32 characters): e.g. openssl rand -base64 32");
+}
 
 export const auth = betterAuth({
   database: drizzleAdapter(db, { provider: "pg", schema }),
