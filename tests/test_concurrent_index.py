@@ -205,3 +205,25 @@ def test_make_lint_still_flags_a_plain_index_on_an_existing_table_beside_an_auto
     assert "require-concurrent-index-creation" in result.output
     assert "ban-concurrent-index-creation-in-transaction" not in result.output
     assert "f1x7a0000002_fixture_item_title_index.py.sql" in result.output
+
+
+def test_an_alembic_branch_of_its_own_is_refused_by_migrate_check_naming_the_fix_and_merged_it_migrates(
+    clone: Clone, database: Database
+) -> None:
+    head = alembic_head(clone.root)
+    clone.add_alembic_revision("b1a2c3d4e5a1", head, "    pass")
+    labelled = clone.add_alembic_revision("b1a2c3d4e5b1", head, "    pass")
+    labelled.write_text(labelled.read_text().replace("branch_labels = None", 'branch_labels = ("concurrent",)'))
+
+    refused = clone.run_script("scripts.check", DATABASE_URL=database.url_string())
+
+    assert refused.code == 30, refused.output
+    assert "a branch of its own (branch_labels) ends at b1a2c3d4e5b1 (concurrent)" in refused.output
+    assert "uv run alembic merge heads" in refused.output
+    backend = clone.root / declared(clone.root)["BACKEND_DIR"]
+    merge = run(  # the fix the message names
+        ["uv", "run", "--frozen", "alembic", "merge", "-m", "merge heads", "heads"], database_url=None, cwd=backend
+    )
+    assert merge.code == 0, merge.output
+    make(clone, "migrate", database=database)
+    make(clone, "migrate-check", database=database)
