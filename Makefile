@@ -25,6 +25,8 @@ NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 # Arguments of single targets, read by the recipes from the environment ("$$m"), never
 # pasted into the command line, so that quotes or $(...) in them stay plain text.
 export m name to file
+# The release still running, for make test-previous-release (base=origin/main).
+export base
 
 # The test suite's own PostgreSQL cluster (started by `make test`, never your database),
 # on a port of this checkout's own (from its path), so two checkouts can test at once.
@@ -33,7 +35,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all bench bench-tests dev build lint fmt \
+	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-previous-release bench bench-tests dev build lint fmt \
 	require-tools
 
 help: ## Show this list of targets
@@ -190,6 +192,16 @@ test: $(NODE_MODULES) ## The inner loop, about a minute: the app's tests, migrat
 test-all: $(NODE_MODULES) ## Every test (CI runs this): also the browser, PgBouncer, TLS, concurrency, faults
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# The previous release's API tests (a worktree of base=REF) on databases this checkout's make migrate
+# brings to head: what a rolling deploy runs for a while (scripts/previous_release.py, docs/migrations.md).
+test-previous-release: export DATABASE_URL = $(TEST_DATABASE_URL)
+test-previous-release: export DB_BACKEND = local
+test-previous-release: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test-previous-release: $(NODE_MODULES) ## The previous release's API tests on this checkout's migrations: base=REF (e.g. origin/main)
+	@test -n "$(strip $(base))" || { echo '✗ which release is running? make test-previous-release base=origin/main' >&2; exit 2; }
+	$(PY) -m scripts.dbserver up
+	$(PY) -m scripts.previous_release "$$base"
 
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
 	$(UV) sync --frozen --compile-bytecode --quiet
