@@ -35,7 +35,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-previous-release bench bench-tests dev build lint fmt \
+	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-end-to-end test-previous-release bench bench-tests dev build lint fmt \
 	require-tools
 
 help: ## Show this list of targets
@@ -189,9 +189,18 @@ test: $(NODE_MODULES) ## The inner loop, about a minute: the app's tests, migrat
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest -m "not full" $(PYTEST_ARGS)
 
-test-all: $(NODE_MODULES) ## Every test (CI runs this): also the browser, PgBouncer, TLS, concurrency, faults
+test-all: $(NODE_MODULES) ## Every test, the tooling's own too (the template's CI, .ci/run): also PgBouncer, TLS, concurrency, faults
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# The app's own end-to-end tests, as the CI workflow runs them: the sample's (FRONTEND_DIR/e2e) and
+# signing up and in (tests/test_end_to_end.py), each on a production build with the API behind it.
+test-end-to-end: export DATABASE_URL = $(TEST_DATABASE_URL)
+test-end-to-end: export DB_BACKEND = local
+test-end-to-end: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test-end-to-end: $(NODE_MODULES) ## The app in a real browser (Chromium): its e2e tests and signing in, on a production build
+	$(PY) -m scripts.dbserver up
+	$(UV) run --frozen pytest $(FRONTEND_DIR)/e2e tests/test_end_to_end.py $(PYTEST_ARGS)
 
 # The previous release's API tests (a worktree of base=REF) on databases this checkout's make migrate
 # brings to head: what a rolling deploy runs for a while (scripts/previous_release.py, docs/migrations.md).
