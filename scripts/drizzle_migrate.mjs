@@ -156,10 +156,14 @@ async function applyOutsideTransaction(client, stage, shown, statements, bookkee
   const [migration] = readMigrationFiles({ migrationsFolder: stage });
   const { schema, table } = bookkeeping;
   const qualified = `"${schema.replaceAll('"', '""')}"."${table.replaceAll('"', '""')}"`;
-  await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}"`);
-  await client.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
-  );
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}"`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${qualified} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
+    );
+  } catch (error) {
+    fail(`${shown}: nothing applied: the bookkeeping table ${qualified} cannot be made: ${describe(error)}`);
+  }
   for (const [index, statement] of statements.entries()) {
     try {
       await client.query(statement);
@@ -170,10 +174,10 @@ async function applyOutsideTransaction(client, stage, shown, statements, bookkee
       const invalid = await invalidIndexLeft(client, statement);
       const cleanup =
         invalid === null
-          ? "check what it left behind (an index it was building stays INVALID: DROP INDEX CONCURRENTLY it)"
+          ? "drop an index it was building, left INVALID (pg_index.indisvalid), with DROP INDEX CONCURRENTLY; fix the cause;"
           : invalid.length > 0
-            ? `drop the INVALID index it left: DROP INDEX CONCURRENTLY ${invalid.join(", ")};`
-            : "it left no INVALID index";
+            ? `drop the INVALID index it left: DROP INDEX CONCURRENTLY ${invalid.join(", ")}; fix the cause;`
+            : "fix the cause;";
       fail(
         `${shown}: statement ${index + 1} of ${statements.length} failed, outside a transaction: ` +
           `${describe(error)}${split} [${firstLine(statement)}]; ${done}, the migration is not recorded. To finish: ` +
@@ -182,10 +186,18 @@ async function applyOutsideTransaction(client, stage, shown, statements, bookkee
       );
     }
   }
-  await client.query(`INSERT INTO ${qualified} ("hash", "created_at") VALUES ($1, $2)`, [
-    migration.hash,
-    migration.folderMillis,
-  ]);
+  try {
+    await client.query(`INSERT INTO ${qualified} ("hash", "created_at") VALUES ($1, $2)`, [
+      migration.hash,
+      migration.folderMillis,
+    ]);
+  } catch (error) {
+    fail(
+      `${shown}: its ${statements.length} statement(s) were applied, outside a transaction, but recording it ` +
+        `in ${qualified} failed: ${describe(error)}; make migrate runs the file again from its first statement ` +
+        "(write IF NOT EXISTS / IF EXISTS so that statements already applied pass)",
+    );
+  }
 }
 
 function describe(error) {
