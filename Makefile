@@ -35,7 +35,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-end-to-end test-previous-release bench bench-tests dev build lint fmt \
+	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-end-to-end test-previous-release bench bench-tests bench-ci-job dev build lint fmt \
 	require-tools
 
 help: ## Show this list of targets
@@ -218,3 +218,6 @@ bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a
 
 bench-tests: $(NODE_MODULES) ## Time make test: with its PostgreSQL stopped first (cold), then running (warm)
 	$(PY) -m bench.test_suite
+
+bench-ci-job: $(NODE_MODULES) ## Time the CI job a project inherits: its make commands in sequence (docs/development.md)
+	$(PY) -m bench.ci_job
