@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from bench.test_suite import RESULTS, summary
 from scripts.settings import REPO_ROOT
 
+PYTEST_SUMMARY = re.compile(r"^=+ .* in [\d.]+s", re.MULTILINE)
 # The workflow's commands, in its order (the installs left out: a warm checkout has them).
 JOB = (
     ("db-up",),
@@ -46,7 +48,7 @@ def main() -> None:
         if result.returncode != 0:
             print(result.stdout + result.stderr, file=sys.stderr)
             sys.exit(f"make {' '.join(arguments)} failed (exit {result.returncode}): no time to report")
-        shown = summary(result.stdout) if "passed" in result.stdout else ""
+        shown = summary(result.stdout) if PYTEST_SUMMARY.search(result.stdout) else ""
         print(f"  make {' '.join(arguments):<34} {seconds:6.1f} s   {shown}", flush=True)
         steps.append({"command": f"make {' '.join(arguments)}", "seconds": round(seconds, 2), "summary": shown})
     total = sum(step["seconds"] for step in steps)
