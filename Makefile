@@ -35,6 +35,8 @@ NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 # Arguments of single targets, read by the recipes from the environment ("$$m"), never
 # pasted into the command line, so that quotes or $(...) in them stay plain text.
 export m name to file
+# The release still running, for make test-previous-release (base=origin/main).
+export base
 
 # The test suite's own PostgreSQL cluster (started by `make test`, never your database),
 # on a port of this checkout's own (from its path), so two checkouts can test at once.
@@ -43,7 +45,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all bench bench-tests dev build lint fmt \
+	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-end-to-end test-previous-release bench bench-tests bench-ci-job dev build lint fmt \
 	require-tools require-uv
 
 ##@ Help
@@ -217,9 +219,28 @@ test: $(NODE_MODULES) ## The inner loop, about a minute: the app's tests, migrat
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest -m "not full" $(PYTEST_ARGS)
 
-test-all: $(NODE_MODULES) ## Every test (CI runs this): also the browser, PgBouncer, TLS, concurrency, faults
+test-all: $(NODE_MODULES) ## Every test, the tooling's own too (the template's CI, .ci/run): also PgBouncer, TLS, concurrency, faults
 	$(PY) -m scripts.dbserver up
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# The app's own end-to-end tests, as the CI workflow runs them: the sample's (FRONTEND_DIR/e2e) and
+# signing up and in (tests/test_end_to_end.py), each on a production build with the API behind it.
+test-end-to-end: export DATABASE_URL = $(TEST_DATABASE_URL)
+test-end-to-end: export DB_BACKEND = local
+test-end-to-end: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test-end-to-end: $(NODE_MODULES) ## The app in a real browser (Chromium): its e2e tests and signing in, on a production build
+	$(PY) -m scripts.dbserver up
+	$(UV) run --frozen pytest $(FRONTEND_DIR)/e2e tests/test_end_to_end.py $(PYTEST_ARGS)
+
+# The previous release's API tests (a worktree of base=REF) on databases this checkout's make migrate
+# brings to head: what a rolling deploy runs for a while (scripts/previous_release.py, docs/migrations.md).
+test-previous-release: export DATABASE_URL = $(TEST_DATABASE_URL)
+test-previous-release: export DB_BACKEND = local
+test-previous-release: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
+test-previous-release: $(NODE_MODULES) ## The previous release's API tests on this checkout's migrations: base=REF (e.g. origin/main)
+	@test -n "$(strip $(base))" || { echo '✗ which release is running? make test-previous-release base=origin/main' >&2; exit 2; }
+	$(PY) -m scripts.dbserver up
+	$(PY) -m scripts.previous_release "$$base"
 
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
 	$(UV) sync --frozen --compile-bytecode --quiet
@@ -227,3 +248,6 @@ bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a
 
 bench-tests: $(NODE_MODULES) ## Time make test: with its PostgreSQL stopped first (cold), then running (warm)
 	$(PY) -m bench.test_suite
+
+bench-ci-job: $(NODE_MODULES) ## Time the CI job a project inherits: its make commands in sequence (docs/development.md)
+	$(PY) -m bench.ci_job

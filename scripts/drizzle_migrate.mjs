@@ -17,6 +17,11 @@
 // DIRECT_DATABASE_URL, else DATABASE_URL, from the environment (make passes both).
 // Prints one line per applied migration; a failure prints "✗ FILE: ERROR" and exits 1, with
 // the migrations before it applied. Exit 2: wrong usage.
+//
+// A migration holding statements PostgreSQL refuses inside a transaction block (CREATE INDEX
+// CONCURRENTLY and the like, NO_TRANSACTION below) is applied without one, statement by statement,
+// and recorded as drizzle's migrator records it only after its last statement
+// (docs/migrations.md, "A concurrent index in each system").
 
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -90,6 +95,111 @@ async function newestApplied(client, schema, table) {
   return newest.rows[0].newest === null ? null : Number(newest.rows[0].newest);
 }
 
+// Statements PostgreSQL refuses inside a transaction block (SQLSTATE 25001): a migration holding
+// one is applied without a transaction. Recognised from the statement itself, so that what
+// drizzle-kit generate writes for an index declared .concurrently() needs no marker; the same
+// list is in scripts/lint_migrations.py (NO_TRANSACTION), which squawks such files accordingly.
+const NO_TRANSACTION =
+  /^\s*(create\s+(unique\s+)?index\s+concurrently|drop\s+index\s+concurrently|reindex\b[^;]*\bconcurrently|alter\s+table\b[^;]*\bdetach\s+partition\b[^;]*\bconcurrently|vacuum\b|alter\s+system\b|(create|drop)\s+(database|tablespace)\b)/i;
+
+function withoutComments(statement) {
+  return statement.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/--[^\n]*/g, " ");
+}
+
+// A migration's statements as drizzle's migrator splits them (at "--> statement-breakpoint"),
+// without those that are only comments or blank; null when all of them may run in a transaction.
+function outsideTransaction(sqlText) {
+  const statements = sqlText.split("--> statement-breakpoint").filter((s) => withoutComments(s).trim() !== "");
+  return statements.some((s) => NO_TRANSACTION.test(withoutComments(s))) ? statements : null;
+}
+
+// One line of a statement, to name it in a message.
+function firstLine(statement) {
+  return withoutComments(statement).trim().split("\n")[0].slice(0, 120);
+}
+
+// The index a failed CREATE INDEX CONCURRENTLY left behind INVALID, schema-qualified, if there is one.
+async function invalidIndexLeft(client, statement) {
+  const named = withoutComments(statement).match(
+    /^\s*create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?(?:"((?:[^"]|"")+)"|([\w$]+))/i,
+  );
+  if (!named) return null;
+  const name = named[1] !== undefined ? named[1].replaceAll('""', '"') : named[2].toLowerCase();
+  try {
+    const found = await client.query(
+      "SELECT format('%I.%I', n.nspname, c.relname) AS index FROM pg_index i " +
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace " +
+        "WHERE NOT i.indisvalid AND c.relname = $1",
+      [name],
+    );
+    return found.rows.map((row) => row.index);
+  } catch {
+    return null; // the session is gone: the message says to look
+  }
+}
+
+// A migration applied without a transaction: its statements one by one on the session (autocommit),
+// then its row in the bookkeeping table, with the hash and created_at drizzle's migrator computes
+// (readMigrationFiles: sha256 of the whole file, the journal's "when"), in the table it creates.
+// Every statement must be one that cannot run in a transaction: mixed with others, a failure half-way
+// would leave a migration neither applied nor undone, and PostgreSQL could not roll its part back.
+async function applyOutsideTransaction(client, stage, shown, statements, bookkeeping, readMigrationFiles) {
+  const others = statements.filter((s) => !NO_TRANSACTION.test(withoutComments(s)));
+  if (others.length > 0) {
+    fail(
+      `${shown}: nothing applied: it runs outside a transaction (it holds ${firstLine(
+        statements.find((s) => NO_TRANSACTION.test(withoutComments(s))),
+      )}), so it may hold only such statements, not ${JSON.stringify(firstLine(others[0]))}: move the others ` +
+        "to a migration of their own (docs/migrations.md, 'A concurrent index in each system')",
+    );
+  }
+  const [migration] = readMigrationFiles({ migrationsFolder: stage });
+  const { schema, table } = bookkeeping;
+  const qualified = `"${schema.replaceAll('"', '""')}"."${table.replaceAll('"', '""')}"`;
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}"`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${qualified} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
+    );
+  } catch (error) {
+    fail(`${shown}: nothing applied: the bookkeeping table ${qualified} cannot be made: ${describe(error)}`);
+  }
+  for (const [index, statement] of statements.entries()) {
+    try {
+      await client.query(statement);
+    } catch (error) {
+      // Two statements sent as one are an implicit transaction block, which CONCURRENTLY refuses.
+      const split = error?.code === "25001" ? " (one statement between two '--> statement-breakpoint' lines)" : "";
+      const done = index === 0 ? "no statement before it was applied" : `statements 1-${index} stay applied`;
+      const invalid = await invalidIndexLeft(client, statement);
+      const cleanup =
+        invalid === null
+          ? "drop an index it was building, left INVALID (pg_index.indisvalid), with DROP INDEX CONCURRENTLY; fix the cause;"
+          : invalid.length > 0
+            ? `drop the INVALID index it left: DROP INDEX CONCURRENTLY ${invalid.join(", ")}; fix the cause;`
+            : "fix the cause;";
+      fail(
+        `${shown}: statement ${index + 1} of ${statements.length} failed, outside a transaction: ` +
+          `${describe(error)}${split} [${firstLine(statement)}]; ${done}, the migration is not recorded. To finish: ` +
+          `${cleanup} then make migrate runs the file again from its first statement ` +
+          "(write IF NOT EXISTS / IF EXISTS so that statements already applied pass)",
+      );
+    }
+  }
+  try {
+    await client.query(`INSERT INTO ${qualified} ("hash", "created_at") VALUES ($1, $2)`, [
+      migration.hash,
+      migration.folderMillis,
+    ]);
+  } catch (error) {
+    fail(
+      `${shown}: its ${statements.length} statement(s) were applied, outside a transaction, but recording it ` +
+        `in ${qualified} failed: ${describe(error)}; make migrate runs the file again from its first statement ` +
+        "(write IF NOT EXISTS / IF EXISTS so that statements already applied pass)",
+    );
+  }
+}
+
 function describe(error) {
   // drizzle-orm wraps the database's error ("Failed query: ..."): its cause says what went wrong.
   const cause = error?.cause ?? error;
@@ -112,6 +222,7 @@ async function main() {
   const pg = require("pg");
   const { drizzle } = require("drizzle-orm/node-postgres");
   const { migrate } = require("drizzle-orm/node-postgres/migrator");
+  const { readMigrationFiles } = require("drizzle-orm/migrator");
 
   const journal = JSON.parse(readFileSync(join(migrations, "meta", "_journal.json"), "utf8"));
   const client = new pg.Client({ connectionString: url });
@@ -145,10 +256,15 @@ async function main() {
       writeFileSync(join(stage, "meta", "_journal.json"), JSON.stringify({ ...journal, entries: [entry] }));
       copyFileSync(file, join(stage, `${entry.tag}.sql`));
       const started = performance.now();
-      try {
-        await migrate(db, { migrationsFolder: stage, migrationsSchema: schema, migrationsTable: table });
-      } catch (error) {
-        fail(`${shown}: ${describe(error)}`);
+      const statements = outsideTransaction(readFileSync(file, "utf8"));
+      if (statements) {
+        await applyOutsideTransaction(client, stage, shown, statements, { schema, table }, readMigrationFiles);
+      } else {
+        try {
+          await migrate(db, { migrationsFolder: stage, migrationsSchema: schema, migrationsTable: table });
+        } catch (error) {
+          fail(`${shown}: ${describe(error)}`);
+        }
       }
       rmSync(join(stage, `${entry.tag}.sql`));
       console.log(`✓ applied ${shown} (${Math.round(performance.now() - started)} ms)`);

@@ -192,6 +192,24 @@ class MissingRevision(Failure):
     exit_code = 47
 
 
+class PreviousReleaseUnprepared(Failure):
+    """``make test-previous-release``: the base's checkout could not be made or installed."""
+
+    exit_code = 49
+
+
+class PreviousReleaseBroken(Failure):
+    """``make test-previous-release``: the base's API tests fail on this checkout's migrated schema."""
+
+    exit_code = 50
+
+
+class PreviousReleaseUntestable(Failure):
+    """``make test-previous-release``: the base's tests cannot be pointed at this checkout's migrations."""
+
+    exit_code = 51
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)

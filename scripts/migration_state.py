@@ -9,6 +9,7 @@ of applied revisions in the tooling's own ledger, scripts/ledger.py). Read-only.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import json
 import re
@@ -255,7 +256,21 @@ def backend_state(cursor: Cursor) -> SystemState:
                 f"or correct down_revision in {_shown(revisions[child].path)}",
             )
         )
-    if len(heads) > 1 and not missing:
+    labelled = _branch_labels(revisions, heads) if len(heads) > 1 and not missing else {}
+    if labelled:
+        # A branch of its own (alembic revision --branch-label): one line of revisions is what the
+        # combined order, the ledger and make migrate follow; a statement outside a transaction needs none.
+        named = ", ".join(f"{head} ({', '.join(labels)})" for head, labels in labelled.items())
+        state.problems.append(
+            MultipleHeads(
+                f"backend: Alembic has {len(heads)} heads ({', '.join(heads)}): a branch of its own "
+                f"(branch_labels) ends at {named}; the tooling applies one line of revisions",
+                f'merge it: cd {backend.folder} && uv run alembic merge heads -m "merge heads", or make it an '
+                "ordinary revision (down_revision: the other head; autocommit_block() for a statement outside "
+                "a transaction: docs/migrations.md, 'A concurrent index in each system')",
+            )
+        )
+    elif len(heads) > 1 and not missing:
         state.problems.append(
             MultipleHeads(
                 f"backend: Alembic has {len(heads)} heads ({', '.join(heads)}): two branches each added a migration",
@@ -326,6 +341,28 @@ def _applied_through(revision: str, revisions: dict[str, AlembicRevision], curre
             seen.add(node)
             frontier.extend(children.get(node, []))
     return False
+
+
+def _branch_labels(revisions: dict[str, AlembicRevision], heads: list[str]) -> dict[str, list[str]]:
+    """The heads whose line of revisions declares a branch label (``branch_labels``), with its labels."""
+    labels_of: dict[str, list[str]] = {}
+    for revision in revisions.values():
+        for node in ast.parse(revision.path.read_text(), filename=str(revision.path)).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+            if isinstance(target, ast.Name) and target.id == "branch_labels" and node.value:
+                with contextlib.suppress(ValueError):
+                    value = ast.literal_eval(node.value)
+                    labels_of[revision.revision] = [value] if isinstance(value, str) else list(value or ())
+    found: dict[str, list[str]] = {}
+    for head in heads:
+        line, seen = [head], set()
+        while line:
+            current = line.pop()
+            if current in revisions and current not in seen:
+                seen.add(current)
+                found.setdefault(head, []).extend(labels_of.get(current, []))
+                line.extend(revisions[current].down_revisions)
+    return {head: labels for head, labels in found.items() if labels}
 
 
 def _base_to_heads(revisions: dict[str, AlembicRevision]) -> list[AlembicRevision]:

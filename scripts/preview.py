@@ -27,7 +27,14 @@ from dataclasses import dataclass
 
 from scripts import config, order, systems
 from scripts.errors import Failure, MigrationSqlFindings, StepFailed, entry_point, report_all
-from scripts.lint_migrations import RUNNING_UPGRADE, alembic_sql, not_excluded, rendered_revisions, squawk
+from scripts.lint_migrations import (
+    RUNNING_UPGRADE,
+    alembic_sql,
+    not_excluded,
+    outside_transaction,
+    rendered_revisions,
+    squawk,
+)
 from scripts.migration_state import DatabaseState, Migration, alembic_revisions, drizzle_hash
 from scripts.preflight import run_preflight
 from scripts.redact import redact
@@ -76,7 +83,10 @@ def frontend_stretch(migrations: list[Migration]) -> Stretch:
         statements = [statement.strip() for statement in file.read_text().split(BREAKPOINT)]
         body = "\n\n".join(terminated(statement) for statement in statements if statement)
         row = f'INSERT INTO {table} ("hash", "created_at") VALUES (\'{drizzle_hash(file)}\', {when[migration.id]});'
-        pieces.append(Piece("frontend", migration.path, f"BEGIN;\n\n{body}\n\n{row}\n\nCOMMIT;"))
+        if outside_transaction(file):  # as the runner applies it: no transaction (docs/migrations.md)
+            pieces.append(Piece("frontend", migration.path, f"{body}\n\n{row}"))
+        else:
+            pieces.append(Piece("frontend", migration.path, f"BEGIN;\n\n{body}\n\n{row}\n\nCOMMIT;"))
     command = f"node scripts/drizzle_migrate.mjs --to {migrations[-1].id}"
     return Stretch("frontend", command, preamble, pieces, {})
 

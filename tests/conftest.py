@@ -528,11 +528,16 @@ def database_of_its_own(purpose: str) -> Iterator[Database]:
         yield Database(SERVER.set(database=name))
 
 
+# `make test-previous-release` (scripts/previous_release.py): the previous release's tests run on
+# the schema another checkout's `make migrate` makes, the one named here; else this checkout's own.
+MIGRATING_CHECKOUT = Path(os.environ.get("TEST_MIGRATING_CHECKOUT") or REPO_ROOT)
+
+
 @contextmanager
 def migrated_database_of_its_own(purpose: str) -> Iterator[Database]:
-    """A database of its own, brought to head by one `make migrate`."""
+    """A database of its own, brought to head by one `make migrate` (of MIGRATING_CHECKOUT)."""
     with database_of_its_own(purpose) as database:
-        result = database.make("migrate")
+        result = database.make("-C", str(MIGRATING_CHECKOUT), "migrate")
         assert result.code == 0, result.output
         yield database
 

@@ -110,3 +110,49 @@ def test_a_merge_revisions_finding_names_the_merge_revision(clone: Clone) -> Non
 
     assert result.code != 0
     assert f"{merge.relative_to(clone.root)}.sql" in result.output
+
+
+EXPAND_CONTRACT = "docs/migrations.md#renaming-or-dropping-a-column-in-use-expand-migrate-contract"
+
+
+def test_a_drizzle_migration_dropping_a_column_fails_make_lint_with_the_expand_contract_recipe(clone: Clone) -> None:
+    tag = append_drizzle_migration(clone, "drop_image", 'ALTER TABLE "user" DROP COLUMN "image";')
+
+    result = clone.run_script("scripts.lint_migrations")
+
+    assert result.code != 0
+    assert "ban-drop-column" in result.output
+    assert f"{tag}.sql" in result.output
+    assert EXPAND_CONTRACT in result.output
+
+
+def test_a_drizzle_migration_renaming_a_column_fails_make_lint_with_the_expand_contract_recipe(clone: Clone) -> None:
+    append_drizzle_migration(clone, "rename_image", 'ALTER TABLE "user" RENAME COLUMN "image" TO "picture";')
+
+    result = clone.run_script("scripts.lint_migrations")
+
+    assert result.code != 0
+    assert "renaming-column" in result.output
+    assert EXPAND_CONTRACT in result.output
+
+
+@pytest.mark.parametrize(
+    ("operation", "rule"),
+    [
+        ('    op.drop_column("user", "image", schema="public")', "ban-drop-column"),
+        ('    op.alter_column("user", "image", new_column_name="picture", schema="public")', "renaming-column"),
+    ],
+)
+def test_an_alembic_revision_dropping_or_renaming_a_column_fails_make_lint_until_acknowledged(
+    clone: Clone, operation: str, rule: str
+) -> None:
+    revision = clone.add_alembic_revision("b1a2c3d4e5f6", alembic_head(clone.root), operation)
+
+    flagged = clone.run_script("scripts.lint_migrations")
+    revision.write_text(revision.read_text() + f"\n# squawk-ignore-file {rule}\n")
+    acknowledged = clone.run_script("scripts.lint_migrations")
+
+    assert flagged.code != 0
+    assert rule in flagged.output
+    assert EXPAND_CONTRACT in flagged.output
+    assert acknowledged.code == 0, acknowledged.output
