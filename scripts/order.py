@@ -24,7 +24,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import systems
+from scripts import merge_state, systems
 from scripts.errors import Failure, MigrationOrderBroken, MigrationOrderUnknown
 from scripts.migration_state import DatabaseState, Migration, alembic_revisions, journal_tags
 from scripts.settings import REPO_ROOT
@@ -60,8 +60,10 @@ def combined(state: DatabaseState) -> tuple[list[Placed], list[Failure]]:
                     MigrationOrderUnknown(
                         f"{item.system}: {item.migration.path} is marked to come after {other[item.system]} "
                         f"migration {name}, which {_folder(other[item.system])} does not have",
-                        "name one it has (its newest when the file was written), or remove the marker, "
-                        "before it is applied (docs/migrations.md, The combined order)",
+                        merge_state.merge_hint(
+                            "name one it has (its newest when the file was written), or remove the marker, "
+                            "before it is applied (docs/migrations.md, The combined order)"
+                        ),
                     )
                 )
     # Ties: the frontend first, then each system's own order (the journal, Alembic's base to heads).

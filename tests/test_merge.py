@@ -1,0 +1,206 @@
+"""`make migrate-merge` (scripts/merge.py): two branches from one base, each with a backend model and a
+frontend change made by `make migration-backend` / `make migration-frontend`, merged by git.
+
+One scenario, built once in a real git repository (a copy of this one): the base has a frontend
+table `project`; branch a adds the model `widget`, then the frontend table `team`; branch b adds the
+column `project.nickname`, then the model `gadget` (so its revision is marked after b's frontend
+migration). Database A has branch a applied, database B branch b; then `git merge b` on a.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    FIXTURE_MODEL,
+    Clone,
+    Database,
+    Result,
+    copy_of_repository,
+    database_of_its_own,
+    declared,
+    drizzle_journal,
+    frontend_migrations,
+)
+
+# Copies of the repository and many make runs: the full tier (make test-all).
+pytestmark = pytest.mark.full
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@localhost",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@localhost",
+}
+PROJECT = """
+import { pgTable, text } from "drizzle-orm/pg-core";
+
+export const project = pgTable("project", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+});
+"""
+TEAM = """
+export const team = pgTable("team", {
+  id: text("id").primaryKey(),
+});
+"""
+
+
+@dataclass
+class Merged:
+    clone: Clone
+    merge: Result  # git merge b
+    check_before: Result  # make migrate-check on database A, before make migrate-merge
+    migrate_merge: Result
+    applied_a: Database
+    applied_b: Database
+    b_tags: list[str]  # branch b's frontend migrations, as b had them
+    b_dump: str  # database B's schema before the merged tree was migrated onto it
+
+
+def git(clone: Clone, *args: str) -> Result:
+    result = clone.run("git", *args, **GIT_IDENTITY)
+    return result
+
+
+def make(clone: Clone, database: Database, *target: str, **env: str) -> Result:
+    result = clone.make(*target, DATABASE_URL=database.url_string(), ENV_FILE="/dev/null", **env)
+    assert result.code == 0, result.output
+    return result
+
+
+def add_model(clone: Clone, table: str) -> None:
+    models = clone.root / declared(clone.root)["BACKEND_DIR"] / "models"
+    cls = table.title()
+    (models / f"{table}.py").write_text(FIXTURE_MODEL.format(cls=cls, table=table))
+    with (models / "__init__.py").open("a") as init:
+        init.write(f"from models.{table} import {cls}  # noqa: E402,F401\n")
+
+
+def schema_file(clone: Clone) -> Path:
+    return clone.root / declared(clone.root)["FRONTEND_DIR"] / "lib" / "schema.ts"
+
+
+def commit(clone: Clone, message: str) -> None:
+    assert git(clone, "add", "-A").code == 0
+    result = git(clone, "commit", "-q", "-m", message)
+    assert result.code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Merged]:
+    clone = copy_of_repository(tmp_path_factory.mktemp("merge") / "repo")
+    try:
+        with database_of_its_own("merge_a") as a, database_of_its_own("merge_b") as b:
+            yield build(clone, a, b)
+    finally:
+        clone.tear_down()
+
+
+def build(clone: Clone, a: Database, b: Database) -> Merged:
+    frontend = declared(clone.root)["FRONTEND_DIR"]
+    assert git(clone, "init", "-q", "-b", "main").code == 0
+    (clone.root / ".git" / "info" / "exclude").write_text(f"{frontend}/node_modules\n")
+    schema_file(clone).write_text(schema_file(clone).read_text() + PROJECT)
+    make(clone, a, "migration-frontend", name="project")
+    commit(clone, "base: a frontend table")
+
+    assert git(clone, "checkout", "-q", "-b", "a").code == 0
+    make(clone, a, "migrate")
+    add_model(clone, "widget")
+    make(clone, a, "migration-backend", m="add widget")
+    schema_file(clone).write_text(schema_file(clone).read_text() + TEAM)
+    make(clone, a, "migration-frontend", name="team")
+    commit(clone, "a: widget, team")
+    make(clone, a, "migrate")
+
+    assert git(clone, "checkout", "-q", "-b", "b", "main").code == 0
+    make(clone, b, "migrate")
+    column = '  name: text("name").notNull(),\n});'
+    schema_file(clone).write_text(
+        schema_file(clone).read_text().replace(column, column.replace("\n", '\n  nickname: text("nickname"),\n'))
+    )
+    make(clone, b, "migration-frontend", name="nickname")
+    make(clone, b, "migrate")
+    add_model(clone, "gadget")
+    make(clone, b, "migration-backend", m="add gadget")
+    commit(clone, "b: nickname, gadget")
+    make(clone, b, "migrate")
+    b_tags = [entry["tag"] for entry in drizzle_journal(clone.root)]
+
+    assert git(clone, "checkout", "-q", "a").code == 0
+    merge = git(clone, "merge", "--no-edit", "b")
+    check_before = clone.make("migrate-check", DATABASE_URL=a.url_string(), ENV_FILE="/dev/null")
+    migrate_merge = clone.make("migrate-merge")
+    return Merged(clone, merge, check_before, migrate_merge, a, b, b_tags, b.schema_dump())
+
+
+def test_git_merge_conflicts_only_in_drizzle_s_generated_files(merged: Merged) -> None:
+    folder = "/".join(frontend_migrations(merged.clone.root).relative_to(merged.clone.root).parts)
+
+    assert merged.merge.code != 0, merged.merge.output  # the journal and the snapshots conflict
+    conflicted = [line.split()[-1] for line in merged.merge.output.splitlines() if line.startswith("CONFLICT")]
+    assert conflicted and all(path.startswith(f"{folder}/meta/") for path in conflicted), merged.merge.output
+
+
+def test_migrate_check_after_the_merge_leads_to_migrate_merge(merged: Merged) -> None:
+    output = merged.check_before.output
+
+    assert merged.check_before.code != 0, output
+    assert "make migrate-merge" in output
+    assert "make migration-frontend" not in output  # it would write b's column a second time
+    assert '"when"' not in output  # nor a newer timestamp for b's file
+
+
+def test_migrate_merge_leaves_no_conflict_one_head_and_b_s_changes_after_a_s(merged: Merged) -> None:
+    clone = merged.clone
+    journal = drizzle_journal(clone.root)
+    newest = journal[-1]["tag"]
+    sql = (frontend_migrations(clone.root) / f"{newest}.sql").read_text()
+
+    assert merged.migrate_merge.code == 0, merged.migrate_merge.output
+    assert git(clone, "ls-files", "-u").output == ""
+    assert [entry["idx"] for entry in journal] == list(range(len(journal)))
+    assert newest.endswith("_nickname") and journal[-2]["tag"].endswith("_team")
+    assert 'ADD COLUMN "nickname"' in sql
+    assert f"-- merged_from: {merged.b_tags[-1]} " in sql
+    assert not (frontend_migrations(clone.root) / f"{merged.b_tags[-1]}.sql").exists()
+    gadget = next(clone.root.glob("**/alembic/versions/*_add_gadget.py")).read_text()
+    assert f'after_frontend = "{newest}"' in gadget  # b's revision follows b's changes to their new place
+    merge_revision = next(clone.root.glob("**/alembic/versions/*_merge_heads.py")).read_text()
+    assert f'after_frontend = "{newest}"' in merge_revision
+    snapshot = json.loads((frontend_migrations(clone.root) / "meta" / f"{newest[:4]}_snapshot.json").read_text())
+    assert "nickname" in snapshot["tables"]["public.project"]["columns"]
+    assert "public.team" in snapshot["tables"]
+
+
+def test_a_database_with_branch_a_and_an_empty_one_migrate_to_the_same_schema(
+    merged: Merged, database: Database
+) -> None:
+    make(merged.clone, merged.applied_a, "migrate")
+    make(merged.clone, database, "migrate")
+
+    check = make(merged.clone, merged.applied_a, "migrate-check")
+
+    assert "✓ migrate-check" in check.output
+    a_dump = merged.applied_a.schema_dump().replace(merged.applied_a.name, "DB")
+    assert database.schema_dump().replace(database.name, "DB") == a_dump
+    assert merged.applied_a.query(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'project' AND column_name = 'nickname'"
+    ) == [(1,)]
+
+
+def test_a_database_that_applied_branch_b_s_original_is_refused_unchanged(merged: Merged) -> None:
+    result = merged.clone.make("migrate", DATABASE_URL=merged.applied_b.url_string(), ENV_FILE="/dev/null")
+
+    assert result.code != 0
+    assert "Error 63" in result.output, result.output
+    assert f"applied {merged.b_tags[-1]}, which make migrate-merge regenerated" in result.output
+    assert "make db-reset" in result.output
+    assert merged.applied_b.schema_dump() == merged.b_dump  # no duplicate ADD COLUMN, nothing applied
