@@ -142,7 +142,7 @@ def _commit(name: str) -> str | None:
 
 
 def _show(commit: str, path: str) -> str | None:
-    shown = git("show", f"{commit}:{path}")
+    shown = git("show", f"{commit}:./{path}")  # ./: relative to the root, also in a larger repository
     return shown.stdout if shown.returncode == 0 else None
 
 
@@ -175,8 +175,18 @@ def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[
     second = [e for e in _journal(sides.second, folder) if e["tag"] not in base_tags]
     if not first_new or not second:
         return []  # one side added none: git merged the journal as it is
+    # Only what the tree still holds of theirs: a merge put right earlier (by this command, or by
+    # hand) is never undone, even when HEAD is still its merge commit.
+    first_tags = {entry["tag"] for entry in _journal(sides.first, folder)}
+    conflicted = any(path.startswith(folder + "/") for path in unmerged_paths())
     done = _already_regenerated()
-    replaced = [_replaced(sides, folder, entry) for entry in second if entry["tag"] not in done]
+    replaced = [
+        _replaced(sides, folder, entry)
+        for entry in second
+        if entry["tag"] not in first_tags
+        and entry["tag"] not in done
+        and (conflicted or (frontend.migrations_path / f"{entry['tag']}.sql").is_file())
+    ]
     if not replaced:
         return []
     tags = ", ".join(r.tag for r in replaced)

@@ -23,7 +23,12 @@ MERGED_FROM = re.compile(r"^-- merged_from: (\S+) \(when (\d+), sha256 ([0-9a-f]
 
 
 def git(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    """git in the repository's root; paths in and out are relative to it. Without git (a deploy
+    image) or outside a repository, a failed run: the checks then simply see no merge."""
+    try:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    except OSError as error:
+        return subprocess.CompletedProcess(["git", *args], 127, "", str(error))
 
 
 def unmerged_paths() -> list[str]:

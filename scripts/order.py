@@ -13,8 +13,9 @@ created, the other system's newest migration at that moment:
 ``make migration-backend`` and ``make migration-frontend`` write them (``record``).
 The combined order puts every migration after its own system's earlier ones and after
 the migrations it names; where that leaves a choice, the frontend's first, the order
-of old. Two branches that each added migrations merge without any edit: each side's
-names still hold, and the order interleaves them.
+of old. After two branches that each added migrations are merged, ``make migrate-merge``
+(scripts/merge.py) joins Alembic's heads and renumbers one side's Drizzle migrations; each
+side's names still hold (those of a renumbered migration follow it), and the order interleaves them.
 """
 
 from __future__ import annotations

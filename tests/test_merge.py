@@ -180,6 +180,16 @@ def test_migrate_merge_leaves_no_conflict_one_head_and_b_s_changes_after_a_s(mer
     assert "public.team" in snapshot["tables"]
 
 
+def test_a_second_migrate_merge_changes_nothing(merged: Merged) -> None:
+    before = [git(merged.clone, *args).output for args in (("status", "--porcelain"), ("diff", "--cached"))]
+
+    result = merged.clone.make("migrate-merge")
+
+    assert result.code == 0, result.output
+    assert "nothing to merge" in result.output
+    assert [git(merged.clone, *args).output for args in (("status", "--porcelain"), ("diff", "--cached"))] == before
+
+
 def test_a_database_with_branch_a_and_an_empty_one_migrate_to_the_same_schema(
     merged: Merged, database: Database
 ) -> None:
@@ -204,3 +214,76 @@ def test_a_database_that_applied_branch_b_s_original_is_refused_unchanged(merged
     assert f"applied {merged.b_tags[-1]}, which make migrate-merge regenerated" in result.output
     assert "make db-reset" in result.output
     assert merged.applied_b.schema_dump() == merged.b_dump  # no duplicate ADD COLUMN, nothing applied
+
+
+TABLE = """
+export const {name} = pgTable("{name}", {{ id: text("id").primaryKey() }});
+"""
+
+
+def two_frontend_branches(clone: Clone, database: Database, *, conflicting: bool) -> None:
+    """main with the table project; branches a and b each add a frontend change and its migration
+    (``conflicting``: both append a table at the end of lib/schema.ts, which git cannot merge;
+    else b adds a column to project); a is checked out."""
+    frontend = declared(clone.root)["FRONTEND_DIR"]
+    assert git(clone, "init", "-q", "-b", "main").code == 0
+    (clone.root / ".git" / "info" / "exclude").write_text(f"{frontend}/node_modules\n")
+    schema_file(clone).write_text(schema_file(clone).read_text() + PROJECT)
+    commit(clone, "base")
+    column = '  name: text("name").notNull(),\n});'
+    for branch in ("a", "b"):
+        assert git(clone, "checkout", "-q", "-b", branch, "main").code == 0
+        text = schema_file(clone).read_text()
+        if branch == "b" and not conflicting:
+            text = text.replace(column, column.replace("\n", '\n  nickname: text("nickname"),\n'))
+        else:
+            text += TABLE.format(name=f"table_{branch}")
+        schema_file(clone).write_text(text)
+        make(clone, database, "migration-frontend", name=f"change_{branch}")
+        commit(clone, branch)
+    assert git(clone, "checkout", "-q", "a").code == 0
+
+
+def test_conflicts_in_the_user_s_own_files_are_refused_and_nothing_changes(clone: Clone, database: Database) -> None:
+    two_frontend_branches(clone, database, conflicting=True)
+    assert git(clone, "merge", "--no-edit", "b").code != 0
+    before = [git(clone, *args).output for args in (("status", "--porcelain"), ("diff",))]
+
+    result = clone.make("migrate-merge")
+
+    assert "Error 62" in result.output, result.output
+    frontend = declared(clone.root)["FRONTEND_DIR"]
+    assert f"git left conflicts in your own files: {frontend}/lib/schema.ts" in result.output
+    assert [git(clone, *args).output for args in (("status", "--porcelain"), ("diff",))] == before
+
+
+def test_first_theirs_keeps_the_merged_in_branch_s_history_and_regenerates_ours(
+    clone: Clone, database: Database
+) -> None:
+    two_frontend_branches(clone, database, conflicting=False)
+    assert git(clone, "merge", "--no-edit", "b").code != 0
+
+    result = clone.make("migrate-merge", first="theirs")
+
+    assert result.code == 0, result.output
+    tags = [entry["tag"] for entry in drizzle_journal(clone.root)]
+    assert tags[-2:] == ["0002_change_b", "0003_change_a"], tags
+    assert git(clone, "ls-files", "-u").output == ""
+
+
+def test_a_merge_already_committed_is_put_right_from_its_two_parents(clone: Clone, database: Database) -> None:
+    two_frontend_branches(clone, database, conflicting=False)
+    assert git(clone, "merge", "--no-edit", "b").code != 0
+    folder = "/".join(frontend_migrations(clone.root).relative_to(clone.root).parts)
+    assert git(clone, "checkout", "--ours", "--", f"{folder}/meta").code == 0  # a hasty resolution: ours' meta
+    commit(clone, "merge b")
+
+    result = clone.make("migrate-merge")
+
+    assert result.code == 0, result.output
+    assert "HEAD^2" in result.output
+    tags = [entry["tag"] for entry in drizzle_journal(clone.root)]
+    assert tags[-2:] == ["0002_change_a", "0003_change_b"], tags
+    assert not (frontend_migrations(clone.root) / "0002_change_b.sql").exists()
+    check = clone.make("migrate-check", DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
+    assert "✓ migrate-check" in check.output, check.output
