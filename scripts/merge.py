@@ -183,7 +183,7 @@ def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[
     replaced = [
         _replaced(sides, folder, entry)
         for entry in second
-        if entry["tag"] not in first_tags
+        if _differs(sides, f"{folder}/{entry['tag']}.sql", entry["tag"] in first_tags)
         and entry["tag"] not in done
         and (conflicted or (frontend.migrations_path / f"{entry['tag']}.sql").is_file())
     ]
@@ -214,6 +214,11 @@ def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[
         "(exit 63); a development database: make db-reset (docs/migrations.md, Merging branches)"
     )
     return [f"{tags} regenerated as {new_tag}"]
+
+
+def _differs(sides: Sides, path: str, in_first: bool) -> bool:
+    """Theirs' migration is no copy of one ours has (same name, same text: a cherry-pick)."""
+    return not in_first or _show(sides.first, path) != _show(sides.second, path)
 
 
 def _replaced(sides: Sides, folder: str, entry: dict) -> Replaced:

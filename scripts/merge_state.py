@@ -60,6 +60,10 @@ def merge_in_progress() -> str | None:
         return None
     if len(indexes) != len(set(indexes)):
         return f"{frontend.migrations_folder}/meta/_journal.json lists an index twice"
+    # Both sides' entries kept by hand: two migrations with one number, and one snapshot for both.
+    numbers = [tag.split("_", 1)[0] for tag in tags]
+    if twice := sorted({number for number in numbers if numbers.count(number) > 1}):
+        return f"{frontend.migrations_folder}/meta/_journal.json lists two migrations numbered {twice[0]}"
     if unlisted := sorted(path.stem for path in frontend.migrations_path.glob("*.sql") if path.stem not in tags):
         return f"{frontend.migrations_folder} has migrations its journal does not list: {', '.join(unlisted)}"
     if shared := _snapshots_sharing_a_parent(meta):

@@ -229,6 +229,7 @@ def two_frontend_branches(clone: Clone, database: Database, *, conflicting: bool
     assert git(clone, "init", "-q", "-b", "main").code == 0
     (clone.root / ".git" / "info" / "exclude").write_text(f"{frontend}/node_modules\n")
     schema_file(clone).write_text(schema_file(clone).read_text() + PROJECT)
+    make(clone, database, "migration-frontend", name="project")
     commit(clone, "base")
     column = '  name: text("name").notNull(),\n});'
     for branch in ("a", "b"):
@@ -287,3 +288,21 @@ def test_a_merge_already_committed_is_put_right_from_its_two_parents(clone: Clon
     assert not (frontend_migrations(clone.root) / "0002_change_b.sql").exists()
     check = clone.make("migrate-check", DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
     assert "✓ migrate-check" in check.output, check.output
+
+
+def test_a_journal_resolved_by_keeping_both_entries_leads_to_migrate_merge(clone: Clone, database: Database) -> None:
+    two_frontend_branches(clone, database, conflicting=False)
+    assert git(clone, "merge", "--no-edit", "b").code != 0
+    meta = frontend_migrations(clone.root) / "meta"
+    ours = json.loads(git(clone, "show", f"HEAD:./{meta.relative_to(clone.root)}/_journal.json").output)
+    theirs = json.loads(git(clone, "show", f"MERGE_HEAD:./{meta.relative_to(clone.root)}/_journal.json").output)
+    ours["entries"].append(dict(theirs["entries"][-1], idx=len(ours["entries"])))  # both kept, renumbered
+    (meta / "_journal.json").write_text(json.dumps(ours, indent=2))
+    assert git(clone, "checkout", "--ours", "--", f"{meta.relative_to(clone.root)}/0002_snapshot.json").code == 0
+    assert git(clone, "add", "-A").code == 0
+
+    check = clone.make("migrate-check", DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
+
+    assert check.code != 0, check.output
+    assert "make migrate-merge" in check.output
+    assert "make migration-frontend" not in check.output, check.output
