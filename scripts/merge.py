@@ -64,6 +64,7 @@ class Replaced:
     after: tuple[str, ...]
     sql: str
     source: str  # the commit it comes from, as git names it (MERGE_HEAD)
+    changes_schema: bool  # its snapshot differs from the one before: not only data or hand-written SQL
 
 
 def main() -> int:
@@ -180,8 +181,10 @@ def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[
     first_tags = {entry["tag"] for entry in _journal(sides.first, folder)}
     conflicted = any(path.startswith(folder + "/") for path in unmerged_paths())
     done = _already_regenerated()
+    theirs = _journal(sides.second, folder)
+    previous = {entry["tag"]: theirs[index - 1] if index else None for index, entry in enumerate(theirs)}
     replaced = [
-        _replaced(sides, folder, entry)
+        _replaced(sides, folder, entry, previous[entry["tag"]])
         for entry in second
         if _differs(sides, f"{folder}/{entry['tag']}.sql", entry["tag"] in first_tags)
         and entry["tag"] not in done
@@ -195,7 +198,14 @@ def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[
         f"{sides.names[1]}: {tags}): {sides.names[0]}'s history stays, drizzle-kit generates the changes "
         f"of {sides.names[1]}'s again after it"
     )
-    new_name = name or _name(replaced)
+    # Theirs' schema changes in one migration drizzle-kit generates from the merged schema; each of
+    # theirs that changed no schema (data, hand-written SQL) as written, in a --custom one after it.
+    schema_changes = [r for r in replaced if r.changes_schema]
+    groups = [(schema_changes, False)] if schema_changes else []
+    groups += [([r], True) for r in replaced if not r.changes_schema]
+    if schema_changes and not all(r.changes_schema for r in replaced[: len(schema_changes)]):
+        print(f"  ! {sides.names[1]} changed data before its last schema change: check the order of the new files")
+    renamed: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="migrate-merge-") as scratch:
         out = Path(scratch) / "migrations"
         kept = _files(sides.first, folder)
@@ -203,17 +213,20 @@ def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[
             target = out / Path(path).relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(_show(sides.first, path) or "")
-        written = _generate(out, Path(scratch), generate, new_name, replaced)
+        written = []
+        for group, custom in groups:
+            written.append(_generate(out, Path(scratch), generate, name or _name(group), group, custom=custom))
+            renamed |= {r.tag: written[-1].stem for r in group}
         changed = _apply(out, kept, replaced, written)
-    new_tag = written.stem
-    changed += _remark_backend({r.tag: new_tag for r in replaced})
+    changed += _remark_backend(renamed)
     _stage(changed)
-    print(f"✓ frontend: {frontend.migrations_folder}/{written.name} holds the changes of {tags}, after {first_new[-1]}")
+    news = ", ".join(f"{folder}/{path.name}" for path in written)
+    print(f"✓ frontend: {news} hold the changes of {tags}, after {first_new[-1]}")
     print(
-        f"  ! a database that applied {tags} before this merge cannot take {new_tag}: make migrate refuses it "
-        "(exit 63); a development database: make db-reset (docs/migrations.md, Merging branches)"
+        f"  ! a database that applied {tags} before this merge cannot take the new files: make migrate refuses "
+        "it (exit 63); a development database: make db-reset (docs/migrations.md, Merging branches)"
     )
-    return [f"{tags} regenerated as {new_tag}"]
+    return [f"{tags} regenerated as {', '.join(path.stem for path in written)}"]
 
 
 def _differs(sides: Sides, path: str, in_first: bool) -> bool:
@@ -221,10 +234,23 @@ def _differs(sides: Sides, path: str, in_first: bool) -> bool:
     return not in_first or _show(sides.first, path) != _show(sides.second, path)
 
 
-def _replaced(sides: Sides, folder: str, entry: dict) -> Replaced:
+def _replaced(sides: Sides, folder: str, entry: dict, previous: dict | None) -> Replaced:
     sql = _show(sides.second, f"{folder}/{entry['tag']}.sql") or ""
     sha = hashlib.sha256(sql.encode()).hexdigest()
-    return Replaced(entry["tag"], int(entry["when"]), sha, after_backend(sql), sql, sides.names[1])
+    before = _snapshot(sides.second, folder, previous["tag"]) if previous else None
+    after = _snapshot(sides.second, folder, entry["tag"])
+    changes_schema = before is None or after is None or before != after
+    return Replaced(entry["tag"], int(entry["when"]), sha, after_backend(sql), sql, sides.names[1], changes_schema)
+
+
+def _snapshot(commit: str, folder: str, tag: str) -> dict | None:
+    """The schema drizzle-kit recorded after migration ``tag``, without its own ids."""
+    text = _show(commit, f"{folder}/meta/{tag.split('_', 1)[0]}_snapshot.json")
+    try:
+        snapshot = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return {key: value for key, value in snapshot.items() if key not in ("id", "prevId")} if snapshot else None
 
 
 def _already_regenerated() -> set[str]:
@@ -241,8 +267,11 @@ def _name(replaced: list[Replaced]) -> str:
     return "_".join(parts)[:60]
 
 
-def _generate(out: Path, scratch: Path, generate: list[str], name: str, replaced: list[Replaced]) -> Path:
-    """drizzle-kit generate into ``out`` (ours' history): the new SQL file, marked."""
+def _generate(
+    out: Path, scratch: Path, generate: list[str], name: str, replaced: list[Replaced], *, custom: bool
+) -> Path:
+    """drizzle-kit generate into ``out`` (ours' history, and what was generated before): the new
+    SQL file, marked. ``custom``: an empty migration (--custom) given the replaced one's SQL."""
     from scripts import config
     from scripts.database_url import for_node
     from scripts.frontend_checks import RENAME_QUESTION, _extended_config
@@ -252,12 +281,13 @@ def _generate(out: Path, scratch: Path, generate: list[str], name: str, replaced
     settings = config.settings()
     url = config.database_url(settings) if settings.migration_database_url else None
     env = child_environment(settings, for_node(url) if url else None)
-    argv = [*generate, "--config", str(_extended_config(scratch, out)), "--name", name]
+    shown = [*generate, *(["--custom"] if custom else []), "--name", name]
+    argv = [*shown, "--config", str(_extended_config(scratch, out))]
     before = set(out.glob("*.sql"))
-    print(f"→ {frontend.folder}: {shlex.join([*generate, '--name', name])} (into a copy of the folder first)")
+    print(f"→ {frontend.folder}: {shlex.join(shown)} (into a copy of the folder first)")
     result = run_tool(frontend.folder, argv, env, echo=True)
-    custom = result.code == 0 and any("No schema changes" in line for line in result.lines)
-    if custom:  # the replaced migrations changed no schema (data, hand-written SQL): theirs kept, as --custom
+    unchanged = result.code == 0 and any("No schema changes" in line for line in result.lines)
+    if unchanged:  # ours made the same changes already: an empty migration still names what it replaces
         result = run_tool(frontend.folder, [*argv, "--custom"], env, echo=True)
     new = sorted(set(out.glob("*.sql")) - before)
     if result.code != 0 or len(new) != 1:
@@ -268,13 +298,18 @@ def _generate(out: Path, scratch: Path, generate: list[str], name: str, replaced
             "nothing was changed; resolve it by hand as docs/migrations.md (Merging branches) shows",
         )
     generated = new[0].read_text()
-    body = "\n--> statement-breakpoint\n".join(r.sql.strip() for r in replaced) + "\n" if custom else generated
+    if custom:
+        body = "\n--> statement-breakpoint\n".join(_without_markers(r.sql).strip() for r in replaced) + "\n"
+    elif unchanged:
+        body = "-- make migrate-merge: this branch's migrations already make these changes\n"
+    else:
+        body = generated
     markers = [f"-- merged_from: {r.tag} (when {r.when}, sha256 {r.sha256})" for r in replaced]
     after = list(dict.fromkeys(a for r in replaced for a in r.after))
     if after:
         markers.insert(0, f"-- after_backend: {', '.join(after)}")
     new[0].write_text("\n".join(markers) + "\n" + _without_markers(body))
-    if not custom:
+    if not custom and not unchanged:
         _warn_of_dropped_statements(replaced, generated, new[0].name)
     return new[0]
 
@@ -304,7 +339,7 @@ def _warn_of_dropped_statements(replaced: list[Replaced], generated: str, new_fi
             )
 
 
-def _apply(out: Path, kept: list[str], replaced: list[Replaced], new_sql: Path) -> list[str]:
+def _apply(out: Path, kept: list[str], replaced: list[Replaced], new_sql: list[Path]) -> list[str]:
     """The repository's migrations folder made what ``out`` holds; the paths changed."""
     frontend = systems.load().frontend
     folder = frontend.migrations_folder
@@ -329,8 +364,9 @@ def _apply(out: Path, kept: list[str], replaced: list[Replaced], new_sql: Path) 
         if not path.is_file() or path.read_bytes() != source.read_bytes():
             shutil.copyfile(source, path)
             changed.append(str(path.relative_to(REPO_ROOT)))
-    shutil.copyfile(new_sql, REPO_ROOT / folder / new_sql.name)
-    changed.append(f"{folder}/{new_sql.name}")
+    for path in new_sql:
+        shutil.copyfile(path, REPO_ROOT / folder / path.name)
+        changed.append(f"{folder}/{path.name}")
     return changed
 
 

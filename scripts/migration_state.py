@@ -133,8 +133,8 @@ def frontend_state(cursor: Cursor) -> SystemState:
                 MergedMigrationApplied(
                     f"frontend: this database applied {regenerated.original}, which make migrate-merge regenerated "
                     f"as {regenerated.now} after the other branch's migrations: drizzle-kit would apply it twice",
-                    "a development database: make db-reset; one to keep: make db-restore file=<a backup from "
-                    "before it>, then make migrate (docs/migrations.md, Merging branches)",
+                    "a development database: make db-reset; one to keep: undo its changes by hand and delete its "
+                    "bookkeeping row, or restore a backup from before it (docs/migrations.md, Merging branches)",
                 )
             )
             continue

@@ -61,6 +61,7 @@ class Merged:
     applied_a: Database
     applied_b: Database
     b_tags: list[str]  # branch b's frontend migrations, as b had them
+    b_journal: list[dict]
     b_dump: str  # database B's schema before the merged tree was migrated onto it
 
 
@@ -132,13 +133,14 @@ def build(clone: Clone, a: Database, b: Database) -> Merged:
     make(clone, b, "migration-backend", m="add gadget")
     commit(clone, "b: nickname, gadget")
     make(clone, b, "migrate")
-    b_tags = [entry["tag"] for entry in drizzle_journal(clone.root)]
+    b_journal = drizzle_journal(clone.root)
+    b_tags = [entry["tag"] for entry in b_journal]
 
     assert git(clone, "checkout", "-q", "a").code == 0
     merge = git(clone, "merge", "--no-edit", "b")
     check_before = clone.make("migrate-check", DATABASE_URL=a.url_string(), ENV_FILE="/dev/null")
     migrate_merge = clone.make("migrate-merge")
-    return Merged(clone, merge, check_before, migrate_merge, a, b, b_tags, b.schema_dump())
+    return Merged(clone, merge, check_before, migrate_merge, a, b, b_tags, b_journal, b.schema_dump())
 
 
 def test_git_merge_conflicts_only_in_drizzle_s_generated_files(merged: Merged) -> None:
@@ -219,6 +221,18 @@ def test_a_database_that_applied_branch_b_s_original_is_refused_unchanged(merged
 TABLE = """
 export const {name} = pgTable("{name}", {{ id: text("id").primaryKey() }});
 """
+
+
+def test_that_database_migrates_once_the_original_s_change_is_undone_as_the_docs_say(merged: Merged) -> None:
+    b, a = merged.applied_b, merged.applied_a
+    when = next(e["when"] for e in merged.b_journal if e["tag"] == merged.b_tags[-1])
+    b.query('ALTER TABLE "project" DROP COLUMN "nickname"')
+    b.query("DELETE FROM drizzle.__drizzle_migrations WHERE created_at = %s", when)
+
+    make(merged.clone, b, "migrate")
+
+    make(merged.clone, a, "migrate")
+    assert b.schema_dump().replace(b.name, "DB") == a.schema_dump().replace(a.name, "DB")
 
 
 def two_frontend_branches(clone: Clone, database: Database, *, conflicting: bool) -> None:
@@ -306,3 +320,27 @@ def test_a_journal_resolved_by_keeping_both_entries_leads_to_migrate_merge(clone
     assert check.code != 0, check.output
     assert "make migrate-merge" in check.output
     assert "make migration-frontend" not in check.output, check.output
+
+
+BACKFILL = 'UPDATE "project" SET "name" = upper("name");'
+
+
+def test_a_migration_that_changed_no_schema_is_kept_as_written(clone: Clone, database: Database) -> None:
+    two_frontend_branches(clone, database, conflicting=False)
+    assert git(clone, "checkout", "-q", "b").code == 0
+    frontend = declared(clone.root)["FRONTEND_DIR"]
+    custom = clone.run("bash", "-c", f"cd {frontend} && npx drizzle-kit generate --custom --name backfill")
+    assert custom.code == 0, custom.output
+    backfill = next(frontend_migrations(clone.root).glob("*_backfill.sql"))
+    backfill.write_text(backfill.read_text() + BACKFILL + "\n")
+    commit(clone, "b: a data migration")
+    assert git(clone, "checkout", "-q", "a").code == 0
+    assert git(clone, "merge", "--no-edit", "b").code != 0
+
+    result = clone.make("migrate-merge")
+
+    assert result.code == 0, result.output
+    tags = [entry["tag"] for entry in drizzle_journal(clone.root)]
+    assert tags[-3:] == ["0002_change_a", "0003_change_b", "0004_backfill"], tags
+    assert (frontend_migrations(clone.root) / "0004_backfill.sql").read_text().count(BACKFILL) == 1
+    assert 'ADD COLUMN "nickname"' in (frontend_migrations(clone.root) / "0003_change_b.sql").read_text()
