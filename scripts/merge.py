@@ -14,7 +14,9 @@ Two branches from one base that each added migrations meet in a merge:
   journal and snapshots exactly as they were; the other side's migrations are taken out of the
   tree and ``drizzle-kit generate`` (the real tool, into a temporary copy of the folder first, so
   that a failure leaves the tree as it was) writes one new migration from the merged schema, with
-  its own snapshot and journal entry: the other side's changes, numbered after ours. The new file
+  its own snapshot and journal entry: the other side's changes, numbered after ours (each of its
+  migrations that changed no schema, data or hand-written SQL, kept as written in a
+  ``drizzle-kit generate --custom`` one after it). The new file
   keeps the other side's ``-- after_backend:`` markers, and names what it replaces
   (``-- merged_from: TAG (when W, sha256 H)``): a database that applied the original is
   recognised by drizzle's bookkeeping (its ``created_at`` and hash) and refused with what to do
@@ -40,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts import order, systems
-from scripts.errors import Failure, MergeNotPossible, entry_point
-from scripts.merge_state import git, unmerged_paths
+from scripts.errors import MergeNotPossible, StepFailed, entry_point
+from scripts.merge_state import git, merge_in_progress, unmerged_paths
 from scripts.migration_state import after_backend, alembic_revisions
 from scripts.settings import REPO_ROOT
 
@@ -90,6 +92,12 @@ def main() -> int:
         )
     if len(order.backend_heads()) > 1:
         did += merge_backend(shlex.split(args.backend), args.message)
+    if not did and (problem := merge_in_progress()):  # a sign of a merge that is none: never a loop of hints
+        raise MergeNotPossible(
+            f"{problem}, but git's two sides hold no migrations to merge",
+            "not a merge's doing: fix it as make migrate-check's other hints and docs/migrations.md "
+            "(What to do when) say",
+        )
     if not did:
         print("✓ migrate-merge: nothing to merge: Alembic has one head, and the Drizzle history is one line")
         return 0
@@ -131,8 +139,6 @@ def merge_sides(first: str) -> Sides | None:
 
 
 def frontend_needs_sides() -> str | None:
-    from scripts.merge_state import merge_in_progress
-
     problem = merge_in_progress()
     return problem if problem and "Alembic" not in problem else None
 
@@ -359,7 +365,7 @@ def _apply(out: Path, kept: list[str], replaced: list[Replaced], new_sql: list[P
     for path in sorted((out / "meta").iterdir()):
         shutil.copyfile(path, meta / path.name)
         changed.append(f"{folder}/meta/{path.name}")
-    for path in [*[REPO_ROOT / p for p in kept if p.endswith(".sql")]]:
+    for path in [REPO_ROOT / p for p in kept if p.endswith(".sql")]:
         source = out / path.relative_to(REPO_ROOT / folder)
         if not path.is_file() or path.read_bytes() != source.read_bytes():
             shutil.copyfile(source, path)
@@ -406,7 +412,7 @@ def merge_backend(merge_heads: list[str], message: str) -> list[str]:
     run_step(backend.folder, [*merge_heads, "-m", message], env, None, record_order=True)
     new = sorted(order.migration_files("backend") - existing)
     if len(new) != 1:
-        raise Failure(f"backend: {shlex.join(merge_heads)} wrote {len(new)} revision files", "see its output above")
+        raise StepFailed(f"backend: {shlex.join(merge_heads)} wrote {len(new)} revision files", "see its output above")
     _stage([str(path.relative_to(REPO_ROOT)) for path in new])
     return [f"Alembic's heads {', '.join(heads)} merged by {new[0].name}"]
 

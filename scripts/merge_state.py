@@ -60,6 +60,12 @@ def merge_in_progress() -> str | None:
         return None
     if len(indexes) != len(set(indexes)):
         return f"{frontend.migrations_folder}/meta/_journal.json lists an index twice"
+    if len(_alembic_heads()) > 1:
+        return "Alembic has more than one head"
+    # The signs below have other causes too (a file made by hand): a merge's only where git shows
+    # one (in progress, or the commit at HEAD) whose two sides each added Drizzle migrations.
+    if not both_sides_added_drizzle_migrations():
+        return None
     # Both sides' entries kept by hand: two migrations with one number, and one snapshot for both.
     numbers = [tag.split("_", 1)[0] for tag in tags]
     if twice := sorted({number for number in numbers if numbers.count(number) > 1}):
@@ -68,9 +74,29 @@ def merge_in_progress() -> str | None:
         return f"{frontend.migrations_folder} has migrations its journal does not list: {', '.join(unlisted)}"
     if shared := _snapshots_sharing_a_parent(meta):
         return f"the snapshots {', '.join(shared)} follow the same parent: two branches generated them"
-    if len(_alembic_heads()) > 1:
-        return "Alembic has more than one head"
     return None
+
+
+def both_sides_added_drizzle_migrations() -> bool:
+    """A merge in progress (HEAD, MERGE_HEAD), or the merge commit at HEAD, whose sides each added one."""
+    for ours, theirs in (("HEAD", "MERGE_HEAD"), ("HEAD^1", "HEAD^2")):
+        if git("rev-parse", "-q", "--verify", f"{theirs}^{{commit}}").returncode == 0:
+            base = git("merge-base", ours, theirs).stdout.strip()
+            if not base:
+                return False
+            tags = [set(journal_tags_at(commit)) for commit in (base, ours, theirs)]
+            return bool(tags[1] - tags[0]) and bool(tags[2] - tags[0])
+    return False
+
+
+def journal_tags_at(commit: str) -> list[str]:
+    """The Drizzle migrations the journal at ``commit`` lists (none when it has none)."""
+    journal = f"{systems.load().frontend.migrations_folder}/meta/_journal.json"
+    shown = git("show", f"{commit}:./{journal}")
+    try:
+        return [str(entry["tag"]) for entry in json.loads(shown.stdout)["entries"]] if shown.returncode == 0 else []
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def merge_hint(usual: str) -> str:
