@@ -34,7 +34,7 @@ NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 
 # Arguments of single targets, read by the recipes from the environment ("$$m"), never
 # pasted into the command line, so that quotes or $(...) in them stay plain text.
-export m name to file
+export m name to file first
 # The release still running, for make test-previous-release (base=origin/main).
 export base
 
@@ -133,6 +133,15 @@ migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migr
 # GNU make's built-in LINT is the name of a program).
 migrate-sql: | require-tools ## Print the SQL make migrate would run, changing nothing (LINT=1: squawk it too)
 	@$(PY) -m scripts.preview $(if $(filter 1,$(LINT)),--lint)
+
+# After `git merge` of two branches that each added migrations (docs/migrations.md, Merging branches), no
+# database needed: `alembic merge heads` when Alembic has two heads (the merge revision's place in the
+# combined order recorded), and the merged-in branch's Drizzle migrations generated again after ours by
+# `drizzle-kit generate`, into a copy of the folder first. first=theirs: keep the merged-in branch's instead.
+.PHONY: migrate-merge
+migrate-merge: $(NODE_MODULES) ## After git merge: merge Alembic's heads, regenerate the other branch's Drizzle migrations after ours
+	$(PY) -m scripts.merge --backend "alembic merge heads" --frontend "drizzle-kit generate" \
+		$(if $(first),--first "$$first") $(if $(m),--message "$$m") $(if $(name),--name "$$name")
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }

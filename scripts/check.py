@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from scripts import frontend_checks, order, systems
+from scripts import frontend_checks, merge_state, order, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -68,8 +68,10 @@ def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:
     return [
         DrizzleJournalInconsistent(
             f"frontend: drizzle-kit check: {result.cause}",
-            "two branches generated migrations from the same parent: keep the merged one, delete "
-            "the other's SQL file, snapshot and journal entry, then run make migration-frontend",
+            merge_state.merge_hint(
+                "two branches generated migrations from the same parent: keep the merged one, delete "
+                "the other's SQL file, snapshot and journal entry, then run make migration-frontend"
+            ),
         )
     ]
 

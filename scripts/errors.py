@@ -267,3 +267,17 @@ def _unexpected(error: Exception) -> Failure:
     )
     failure.exit_code = 70
     return failure
+
+
+class MergeNotPossible(Failure):
+    """``make migrate-merge`` cannot put the merged tree right: conflicts in the user's own files, no
+    merge to take the sides from, or drizzle-kit could not generate; nothing was changed."""
+
+    exit_code = 62
+
+
+class MergedMigrationApplied(Failure):
+    """The database applied a Drizzle migration that ``make migrate-merge`` regenerated under a new
+    name after the other branch's: applying the new one would make the same changes twice."""
+
+    exit_code = 63

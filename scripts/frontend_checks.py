@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psycopg2
 
-from scripts import database_url, drizzle_snapshot, frontend_sources, systems
+from scripts import database_url, drizzle_snapshot, frontend_sources, merge_state, systems
 from scripts.errors import AuthSchemaStale, DrizzleSchemaAhead, Failure, FrontendDrift, StepFailed
 from scripts.fastpath import database_key, fingerprint
 from scripts.migration_state import DatabaseState
@@ -188,7 +188,7 @@ def _generate(env: dict[str, str]) -> list[Failure]:
         written = sorted(set(out.glob("*.sql")) - before)
         statements = [s for file in written for s in file.read_text().split("--> statement-breakpoint") if s.strip()]
     ahead = f"frontend: the Drizzle schema is ahead of {frontend.migrations_folder}: drizzle-kit generate would "
-    hint = "run make migration-frontend (name=...), review the SQL it writes, then make migrate"
+    hint = merge_state.merge_hint("run make migration-frontend (name=...), review the SQL it writes, then make migrate")
     if statements:
         return [DrizzleSchemaAhead(ahead + "write " + _named([_statement_name(s) for s in statements], ""), hint)]
     question = next((m.group(1) for line in result.lines if (m := RENAME_QUESTION.search(line))), None)
@@ -199,7 +199,9 @@ def _generate(env: dict[str, str]) -> list[Failure]:
     return [
         StepFailed(
             f"frontend: drizzle-kit generate (checking the schema against the migrations) failed: {result.cause}",
-            f"run make migration-frontend and fix what it reports (in {frontend.shown('lib')} or drizzle.config.ts)",
+            merge_state.merge_hint(
+                f"run make migration-frontend and fix what it reports (in {frontend.shown('lib')} or drizzle.config.ts)"
+            ),
         )
     ]
 

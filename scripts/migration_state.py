@@ -18,13 +18,14 @@ from pathlib import Path
 
 from psycopg2.extensions import cursor as Cursor
 
-from scripts import ledger, systems
+from scripts import ledger, merge_state, systems
 from scripts.database_url import DatabaseUrl
 from scripts.errors import (
     ChangedMigration,
     DrizzleJournalInconsistent,
     Failure,
     MissingRevision,
+    MergedMigrationApplied,
     MultipleHeads,
     SkippedMigration,
     UnknownAppliedMigration,
@@ -122,7 +123,7 @@ def frontend_state(cursor: Cursor) -> SystemState:
         state.problems.append(
             DrizzleJournalInconsistent(
                 f"frontend: {_shown(journal_file)} cannot be read ({error.__class__.__name__})",
-                "restore it from git, or regenerate the migrations: make migration-frontend",
+                merge_state.merge_hint("restore it from git, or regenerate the migrations: make migration-frontend"),
             )
         )
         return state
@@ -131,6 +132,16 @@ def frontend_state(cursor: Cursor) -> SystemState:
     newest_applied = max(applied, default=None)
     # First the root cause: a migration from another branch makes later ones look skipped.
     for unknown in sorted(set(applied) - {entry["when"] for entry in entries}):
+        if regenerated := merge_state.regenerated_as(unknown, applied[unknown]):
+            state.problems.append(
+                MergedMigrationApplied(
+                    f"frontend: this database applied {regenerated.original}, which make migrate-merge regenerated "
+                    f"as {regenerated.now} after the other branch's migrations: drizzle-kit would apply it twice",
+                    "a development database: make db-reset; one to keep: undo its changes by hand and delete its "
+                    "bookkeeping row, or restore a backup from before it (docs/migrations.md, Merging branches)",
+                )
+            )
+            continue
         state.problems.append(
             UnknownAppliedMigration(
                 f"frontend: the database has a Drizzle migration (created_at {unknown}) "
@@ -161,8 +172,10 @@ def frontend_state(cursor: Cursor) -> SystemState:
                 SkippedMigration(
                     f"frontend: {_shown(sql_file)} is older than the newest applied migration, "
                     "so drizzle-kit migrate would never apply it",
-                    f'give it a newer timestamp: set its "when" in {_shown(journal_file)} '
-                    f"above {newest_applied} (after checking it does not conflict), or regenerate it",
+                    merge_state.merge_hint(
+                        f'give it a newer timestamp: set its "when" in {_shown(journal_file)} '
+                        f"above {newest_applied} (after checking it does not conflict), or regenerate it"
+                    ),
                 )
             )
         state.migrations.append(
@@ -274,8 +287,8 @@ def backend_state(cursor: Cursor) -> SystemState:
         state.problems.append(
             MultipleHeads(
                 f"backend: Alembic has {len(heads)} heads ({', '.join(heads)}): two branches each added a migration",
-                f'merge them: cd {backend.folder} && uv run alembic merge heads -m "merge heads" '
-                "(then review the file)",
+                "merge them: make migrate-merge (it runs alembic merge heads, records the merge's place in the "
+                "combined order, and regenerates the other branch's Drizzle migrations after yours; then review)",
             )
         )
     applied_ids: set[str] = set()

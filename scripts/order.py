@@ -13,8 +13,9 @@ created, the other system's newest migration at that moment:
 ``make migration-backend`` and ``make migration-frontend`` write them (``record``).
 The combined order puts every migration after its own system's earlier ones and after
 the migrations it names; where that leaves a choice, the frontend's first, the order
-of old. Two branches that each added migrations merge without any edit: each side's
-names still hold, and the order interleaves them.
+of old. After two branches that each added migrations are merged, ``make migrate-merge``
+(scripts/merge.py) joins Alembic's heads and renumbers one side's Drizzle migrations; each
+side's names still hold (those of a renumbered migration follow it), and the order interleaves them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import systems
+from scripts import merge_state, systems
 from scripts.errors import Failure, MigrationOrderBroken, MigrationOrderUnknown
 from scripts.migration_state import DatabaseState, Migration, alembic_revisions, journal_tags
 from scripts.settings import REPO_ROOT
@@ -60,8 +61,10 @@ def combined(state: DatabaseState) -> tuple[list[Placed], list[Failure]]:
                     MigrationOrderUnknown(
                         f"{item.system}: {item.migration.path} is marked to come after {other[item.system]} "
                         f"migration {name}, which {_folder(other[item.system])} does not have",
-                        "name one it has (its newest when the file was written), or remove the marker, "
-                        "before it is applied (docs/migrations.md, The combined order)",
+                        merge_state.merge_hint(
+                            "name one it has (its newest when the file was written), or remove the marker, "
+                            "before it is applied (docs/migrations.md, The combined order)"
+                        ),
                     )
                 )
     # Ties: the frontend first, then each system's own order (the journal, Alembic's base to heads).
