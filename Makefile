@@ -107,7 +107,7 @@ migrate-sql: | require-tools ## Print the SQL make migrate would run, changing n
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@m=$${m-}; test -n "$${m//[[:space:]]/}" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --record-order --generates $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate -m "$$m"
+	$(RUN) --record-order --generates $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate --message="$$m"
 
 migration-frontend: $(NODE_MODULES) ## New Drizzle migration from the frontend's schema, lib/schema.ts (optional name=...)
 	@[[ $${name-} =~ ^[A-Za-z0-9_-]*$$ ]] || { echo "✗ name=$$name cannot be part of a migration's file name: use letters, digits, _ and -, e.g. name=add_projects" >&2; exit 54; }
@@ -144,7 +144,7 @@ db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom 
 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
 	@test -n "$${file-}" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
-	$(PY) -m scripts.backup restore "$$file" $${yes:+--yes}
+	$(PY) -m scripts.backup restore $${yes:+--yes} -- "$$file"
 
 # The seeds are the apps' own files; the wrapper refuses production and databases the
 # template did not start (yes=1 to confirm one), then reports what changed.
