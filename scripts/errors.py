@@ -199,6 +199,13 @@ class NothingGenerated(Failure):
     exit_code = 53
 
 
+class UnrecordedTables(Failure):
+    """The backend's schema has tables while no Alembic revision is recorded: an existing database
+    (``make migrate-baseline`` adopts it), where ``alembic upgrade`` would fail on its first table."""
+
+    exit_code = 55
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)

@@ -387,19 +387,18 @@ def models_match(drift_report: Path | None) -> bool:
 
     Alembic's env.py answers it at the end of its upgrade (MIGRATE_DRIFT_REPORT), in the
     same process: a second Alembic start would cost as much again as the whole upgrade.
-    A difference is said, not failed: what was applied is applied, and the usual next step
-    (a model written before the database was at head) is to generate its migration.
+    A difference fails the run (exit 31) as it fails the next one, with the same message: what
+    was applied stays applied, but the app's models expect what no migration makes, and the
+    next step (a model written before the database was at head) is to generate its migration.
     """
     from scripts.check import drift_problem
-    from scripts.redact import redact
 
     if drift_report is None:
         return True  # the backend had nothing to apply: its models were checked before
     if not drift_report.is_file():
         return False  # an env.py without the report: the next run checks in full
     if problem := drift_problem(drift_report.read_text()):
-        print(redact(f"! {problem.message}\n  → {problem.hint}"))
-        return False
+        raise problem
     return True
 
 
