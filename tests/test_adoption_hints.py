@@ -4,7 +4,15 @@ them) is an existing database to adopt: the refusal names `make migrate-baseline
 from __future__ import annotations
 
 from conftest import SYSTEMS, Database
-from test_baseline import drop_bookkeeping
+
+ALEMBIC_TABLE = f'"{SYSTEMS["BACKEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["BACKEND_BOOKKEEPING_TABLE"]}"'
+
+
+def drop_bookkeeping(database: Database) -> None:
+    """What a database made without the migrations lacks: both tools' records, and the ledger."""
+    database.query(f'DROP SCHEMA "{SYSTEMS["FRONTEND_BOOKKEEPING_SCHEMA"]}" CASCADE')
+    database.query(f"DROP TABLE {ALEMBIC_TABLE}")
+    database.query(f'DROP SCHEMA IF EXISTS "{SYSTEMS["LEDGER_SCHEMA"]}" CASCADE')
 
 
 def test_tables_without_bookkeeping_are_refused_naming_make_migrate_baseline(migrated: Database) -> None:
@@ -21,7 +29,7 @@ def test_tables_without_bookkeeping_are_refused_naming_make_migrate_baseline(mig
 def test_backend_tables_without_alembic_bookkeeping_are_refused_naming_make_migrate_baseline(
     migrated: Database,
 ) -> None:
-    migrated.query(f'DROP TABLE "{SYSTEMS["BACKEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["BACKEND_BOOKKEEPING_TABLE"]}"')
+    migrated.query(f"DROP TABLE {ALEMBIC_TABLE}")
     tables = migrated.tables()
 
     result = migrated.make("migrate")
