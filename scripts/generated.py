@@ -28,9 +28,13 @@ Written = dict[str, tuple[int, int]]
 
 
 def written(path: str) -> Written:
-    """Every file at ``path`` (a file, or a folder's files), with its modification time and size."""
+    """Every file at ``path`` (a file, or a folder's files), with its modification time and size;
+    Python's bytecode caches, which loading the revisions may write, left out."""
     root = REPO_ROOT / path
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    if root.is_dir():
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    else:
+        files = [root] if root.is_file() else []
     return {str(file.relative_to(REPO_ROOT)): (file.stat().st_mtime_ns, file.stat().st_size) for file in files}
 
 
