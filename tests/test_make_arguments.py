@@ -12,7 +12,15 @@ import pytest
 
 from conftest import REPO_ROOT, Database, run
 
-TARGETS = ["migration-backend", "migration-frontend", "db-restore", "rollback-backend", "migrate-baseline", "seed"]
+TARGETS = [
+    "migration-backend",
+    "migration-frontend",
+    "db-restore",
+    "rollback-backend",
+    "migrate-baseline",
+    "seed",
+    "db-reset",
+]
 
 
 def hostile(folder: Path) -> str:
