@@ -33,10 +33,12 @@ NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
 NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 
 # Arguments of single targets, read by the recipes from the environment ("$$m"), never
-# pasted into the command line, so that quotes or $(...) in them stay plain text.
-export m name to file first
-# The release still running, for make test-previous-release (base=origin/main).
-export base
+# pasted into the command line, so that quotes or $(...) in them stay plain text. Given on
+# the command line or in the environment, make would expand $5 or $HOME in them when it
+# exports them: each is first set to its text as typed ($(value ...), no expansion).
+# first: make migrate-merge's side; base: make test-previous-release's release (base=origin/main).
+ARGUMENTS := m name to file yes first base
+$(foreach v,$(ARGUMENTS),$(if $(filter command% environment% override,$(origin $v)),$(eval override $v := $$(value $v))$(eval export $v)))
 
 # The test suite's own PostgreSQL cluster (started by `make test`, never your database),
 # on a port of this checkout's own (from its path), so two checkouts can test at once.
@@ -124,7 +126,7 @@ migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift
 # frontend by drizzle-kit pull against each migration's snapshot, backend by alembic upgrade into a
 # scratch database revision by revision, then alembic stamp (docs/migrations.md).
 migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migrations its tables already match (yes=1: no question)
-	$(PY) -m scripts.baseline $(if $(yes),--yes)
+	$(PY) -m scripts.baseline $${yes:+--yes}
 
 # Read-only and unlocked: the pending migrations' SQL in the combined order, labelled by file, as
 # SQL comments and statements (`make migrate-sql > plan.sql`): the Drizzle files split at their
@@ -144,14 +146,15 @@ migrate-merge: $(NODE_MODULES) ## After git merge: merge Alembic's heads, regene
 		$(if $(first),--first "$$first") $(if $(m),--message "$$m") $(if $(name),--name "$$name")
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
-	@test -n "$(strip $(m))" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --record-order --in $(BACKEND_DIR) -- alembic revision --autogenerate -m "$$m"
+	@m=$${m-}; test -n "$${m//[[:space:]]/}" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
+	$(RUN) --record-order --generates $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate --message="$$m"
 
 migration-frontend: $(NODE_MODULES) ## New Drizzle migration from the frontend's schema, lib/schema.ts (optional name=...)
-	$(RUN) --offline --record-order --in $(FRONTEND_DIR) -- drizzle-kit generate $(if $(name),--name "$$name")
+	@[[ $${name-} =~ ^[A-Za-z0-9_-]*$$ ]] || { echo "✗ name=$$name cannot be part of a migration's file name: use letters, digits, _ and -, e.g. name=add_projects" >&2; exit 54; }
+	$(RUN) --offline --record-order --generates $(FRONTEND_DIR)/$(FRONTEND_MIGRATIONS_DIR) --in $(FRONTEND_DIR) -- drizzle-kit generate $${name:+--name "$$name"}
 
 auth-schema: $(NODE_MODULES) ## Regenerate Better Auth's tables (auth-schema.ts) from lib/auth.ts (Better Auth CLI)
-	$(RUN) --offline --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
+	$(RUN) --offline --generates $(FRONTEND_DIR)/auth-schema.ts --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
 
 rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
 	$(RUN) --lock --backup --in $(BACKEND_DIR) -- alembic downgrade "$${to:--1}"
@@ -180,16 +183,16 @@ db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom 
 	$(PY) -m scripts.backup dump
 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
-	@test -n "$(strip $(file))" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
-	$(PY) -m scripts.backup restore "$$file" $(if $(yes),--yes)
+	@test -n "$${file-}" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
+	$(PY) -m scripts.backup restore $${yes:+--yes} -- "$$file"
 
 # The seeds are the apps' own files; the wrapper refuses production and databases the
 # template did not start (yes=1 to confirm one), then reports what changed.
 seed: $(NODE_MODULES) ## Fill the development database: a user to sign in with, and rows for it (yes=1: a database not started here)
-	$(PY) -m scripts.seed --step $(FRONTEND_DIR) "tsx seed.ts" --step $(BACKEND_DIR) "python -m app.seed" $(if $(yes),--yes)
+	$(PY) -m scripts.seed --step $(FRONTEND_DIR) "tsx seed.ts" --step $(BACKEND_DIR) "python -m app.seed" $${yes:+--yes}
 
 db-reset: $(NODE_MODULES) ## Drop and recreate the development database, then migrate and seed (yes=1: a database not started here)
-	$(PY) -m scripts.reset $(if $(yes),--yes)
+	$(PY) -m scripts.reset $${yes:+--yes}
 	$(MAKE) --no-print-directory migrate
 	$(MAKE) --no-print-directory seed
 
@@ -247,7 +250,7 @@ test-previous-release: export DATABASE_URL = $(TEST_DATABASE_URL)
 test-previous-release: export DB_BACKEND = local
 test-previous-release: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test-previous-release: $(NODE_MODULES) ## The previous release's API tests on this checkout's migrations: base=REF (e.g. origin/main)
-	@test -n "$(strip $(base))" || { echo '✗ which release is running? make test-previous-release base=origin/main' >&2; exit 2; }
+	@test -n "$${base:-}" || { echo '✗ which release is running? make test-previous-release base=origin/main' >&2; exit 2; }
 	$(PY) -m scripts.dbserver up
 	$(PY) -m scripts.previous_release "$$base"
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+import psycopg2
+
 from scripts import frontend_checks, merge_state, order, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
@@ -22,6 +24,7 @@ from scripts.errors import (
     ModelDrift,
     StepFailed,
     UnknownAppliedMigration,
+    UnrecordedTables,
     entry_point,
     report_all,
 )
@@ -41,11 +44,44 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     problems += order.combined(state)[1]
     problems += drizzle_kit_check(env)
     problems += frontend_checks.find_problems(state, env)
+    problems += unrecorded_backend_tables(state, env)
     backend = state.backend
     backend_at_single_head = not backend.pending and backend.head and "," not in backend.head
     if backend_at_single_head and not any(isinstance(p, UnknownAppliedMigration) for p in backend.problems):
         problems += model_drift(env)
     return problems
+
+
+def unrecorded_backend_tables(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
+    """Tables in the backend's schema, and no revision recorded: made before or without the
+    migrations, where the first ``CREATE TABLE`` of alembic upgrade would fail."""
+    backend = systems.load().backend
+    if state.backend.applied or not state.backend.migrations or state.backend.problems:
+        return []
+    connection = psycopg2.connect(env["DATABASE_URL"], connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT (n.nspname = %s AND c.relname = %s) "
+                "ORDER BY 1",
+                (backend.schema, backend.bookkeeping_schema, backend.bookkeeping_table),
+            )
+            tables = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    if not tables:
+        return []
+    shown = ", ".join(f"{backend.schema}.{name}" for name in tables[:5]) + (", ..." if len(tables) > 5 else "")
+    return [
+        UnrecordedTables(
+            f"backend: the database has tables in {backend.schema} ({shown}) but no record of an applied "
+            f"Alembic revision ({backend.bookkeeping}): alembic upgrade would fail on the first of them",
+            "an existing database, made without these migrations? make migrate-baseline records the revisions "
+            "its tables already match (docs/migrations.md#adopting-an-existing-database); if not, drop those tables "
+            "or restore a backup",
+        )
+    ]
 
 
 def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:

@@ -210,6 +210,26 @@ class PreviousReleaseUntestable(Failure):
     exit_code = 51
 
 
+class QuestionWithoutTerminal(Failure):
+    """A generator (drizzle-kit generate) asked a question, and no terminal was there to answer it."""
+
+    exit_code = 52
+
+
+class NothingGenerated(Failure):
+    """A generator ended (exit 0) without writing the file it was asked for, and without saying
+    there was nothing to generate."""
+
+    exit_code = 53
+
+
+class UnrecordedTables(Failure):
+    """The backend's schema has tables while no Alembic revision is recorded: an existing database
+    (``make migrate-baseline`` adopts it), where ``alembic upgrade`` would fail on its first table."""
+
+    exit_code = 55
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)

@@ -260,13 +260,22 @@ def _drift(applied_snapshot: dict, last_applied: str | None, env: dict[str, str]
     if not found:
         return []
     produced = f"the applied migrations (up to {last_applied})" if last_applied else "no applied migration"
+    hint = (
+        "if the migrations are right, undo that change in the database (make db-shell) or restore a backup; "
+        f"if the database is right, put it in {frontend.shown('lib/schema.ts')}, run make migration-frontend, "
+        "and undo it by hand before make migrate applies the migration"
+    )
+    if last_applied is None:  # tables, and no record of any migration: a database made before or without them
+        hint = (
+            "an existing database, made without these migrations (drizzle-kit push, by hand)? make migrate-baseline "
+            "records the migrations its tables already match (docs/migrations.md#adopting-an-existing-database); "
+            "if not, undo that change in the database (make db-shell) or restore a backup"
+        )
     return [
         FrontendDrift(
             f"frontend: the database's {frontend.schema} schema differs from what {produced} produce: "
             + _named(found, ""),
-            "if the migrations are right, undo that change in the database (make db-shell) or restore a backup; "
-            f"if the database is right, put it in {frontend.shown('lib/schema.ts')}, run make migration-frontend, "
-            "and undo it by hand before make migrate applies the migration",
+            hint,
         )
     ]
 

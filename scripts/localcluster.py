@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from scripts.database_url import DatabaseUrl, for_libpq
 from scripts.errors import LocalDatabaseError
 from scripts.settings import REPO_ROOT, Settings
 
+CHECKOUT_MARKER = "checkout"  # in a cluster's folder: the checkout it belongs to
 SERVER_USER = "postgres"  # PostgreSQL refuses to run as root; root runs it as this user.
 INSTALL_HINT = (
     "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
@@ -67,6 +69,10 @@ class LocalCluster:
     def log_file(self) -> Path:
         return self.home / "server.log"
 
+    @property
+    def shown_home(self) -> str:
+        return self._shown(self.home)
+
     def is_initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").is_file()
 
@@ -81,9 +87,12 @@ class LocalCluster:
         # Two first runs at once (two terminals) must not both run initdb or pg_ctl start.
         with open(self.home.parent / f"{self.port}.lock", "w") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
+            running = self.is_running()
+            if not running:
+                self._refuse_a_taken_port(url)
             if not self.is_initialised():
                 self._init(url)
-            if self.is_running():
+            if running:
                 print(f"✓ local database already running on 127.0.0.1:{self.port}")
             else:
                 self._start()
@@ -96,6 +105,26 @@ class LocalCluster:
         self._pg_ctl("stop", "-m", "fast")
         return True
 
+    def _refuse_a_taken_port(self, url: DatabaseUrl) -> None:
+        """Another server on the port (often another checkout's local database): named, before initdb."""
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                return
+        data_dir = listening_data_dir(self.port) or _data_dir_by_query(url)
+        checkout = checkout_of(data_dir) if data_dir else None
+        if checkout is not None and checkout != REPO_ROOT:
+            raise LocalDatabaseError(
+                f"port {self.port} is taken by another checkout's database: {checkout} (its {data_dir})",
+                f"stop it there (cd {checkout} && make db-down), or give this checkout a port of its own "
+                f"in DATABASE_URL (.env)",
+            )
+        holder = f"a PostgreSQL server of {data_dir}" if data_dir else (listening_program(self.port) or "a program")
+        raise LocalDatabaseError(
+            f"port {self.port} is taken by {holder}: the local database cannot start there",
+            "stop that server, or give this checkout a port of its own in DATABASE_URL (.env)",
+        )
+
     def _init(self, url: DatabaseUrl) -> None:
         if not url.username or not url.password:
             raise LocalDatabaseError(
@@ -103,6 +132,8 @@ class LocalCluster:
                 "use the form of .env.example: postgresql://USER:PASSWORD@127.0.0.1:PORT/DATABASE",
             )
         self.home.mkdir(parents=True, exist_ok=True)
+        # Whose cluster this is, for another checkout that finds the port taken (checkout_of).
+        (self.home / CHECKOUT_MARKER).write_text(f"{REPO_ROOT}\n")
         _hand_to_server_user(self.home)
         with tempfile.NamedTemporaryFile("w", dir=self.home, delete=False) as password_file:
             password_file.write(url.password + "\n")
@@ -180,6 +211,74 @@ class LocalCluster:
     @staticmethod
     def _shown(path: Path) -> str:
         return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def checkout_of(data_dir: Path) -> Path | None:
+    """The checkout whose local cluster has this data directory: its marker, else ``<checkout>/.localdb/<port>/``."""
+    home = data_dir.parent
+    try:
+        return Path((home / CHECKOUT_MARKER).read_text().strip())
+    except OSError:
+        return home.parent.parent if home.parent.name == ".localdb" else None
+
+
+def _listening_pids(port: int) -> list[int]:
+    """The processes with a listening TCP socket on the port (Linux: /proc), when they can be read."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    pids = []
+    for fd_folder in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_folder.iterdir()):
+                pids.append(int(fd_folder.parent.name))
+        except OSError:
+            continue  # gone, or not ours to read
+    return pids
+
+
+def listening_data_dir(port: int) -> Path | None:
+    """The data directory of the PostgreSQL server listening on the port: its working directory."""
+    for pid in _listening_pids(port) if port else []:
+        try:
+            folder = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except OSError:
+            continue
+        if (folder / "PG_VERSION").is_file() or (folder / "postmaster.pid").exists():
+            return folder
+    return None
+
+
+def listening_program(port: int) -> str | None:
+    for pid in _listening_pids(port):
+        try:
+            return f"{Path(f'/proc/{pid}/comm').read_text().strip()} (pid {pid})"
+        except OSError:
+            continue
+    return None
+
+
+def _data_dir_by_query(url: DatabaseUrl) -> Path | None:
+    """The data directory as the server says it, where /proc does not (another user's process, not Linux)."""
+    try:
+        connection = psycopg2.connect(for_libpq(url.set(database="postgres")), connect_timeout=3)
+    except psycopg2.Error:
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW data_directory")
+            return Path(cursor.fetchone()[0])
+    except psycopg2.Error:
+        return None  # not a superuser, nor in pg_read_all_settings
+    finally:
+        connection.close()
 
 
 def cluster_root(repo_root: Path = REPO_ROOT) -> Path:

@@ -42,22 +42,34 @@ RUNNER_FAILED = re.compile(r"^✗ (\S+\.sql): (.+)$")
 
 
 def run_step(
-    folder: str, argv: list[str], env: dict[str, str], database: Database | None, *, record_order: bool = False
+    folder: str,
+    argv: list[str],
+    env: dict[str, str],
+    database: Database | None,
+    *,
+    record_order: bool = False,
+    generates: str | None = None,
 ) -> None:
     """Run one step; ``record_order``: mark the migration files it creates with their place
-    in the combined order of both systems (scripts/order.py)."""
-    from scripts import order
+    in the combined order of both systems (scripts/order.py). ``generates``: a generator, which
+    must write that file or folder (scripts/generated.py); on a terminal, attached to it."""
+    from scripts import generated, order
     from scripts.migration_state import read_database_state
-    from scripts.tools import run_tool
+    from scripts.tools import run_in_terminal, run_tool
 
     owner = systems.load().of_folder(folder)
     existing = order.migration_files(owner.name) if record_order and owner else set()
+    before = generated.written(generates) if generates else {}
     # The template's own scripts are named from the repository's root (the Makefile gives them by full path).
     label = f"{folder}: {shlex.join(_shown(argument) for argument in argv)}"
     print(f"→ {label}", flush=True)
     started = time.monotonic()
-    result = run_tool(folder, argv, env, echo=True)
+    on_terminal = bool(generates) and sys.stdin.isatty()  # its questions (drizzle-kit: a rename?) answered here
+    result = run_in_terminal(folder, argv, env) if on_terminal else run_tool(folder, argv, env, echo=True)
     if result.code == 0:
+        if generates and not generated.judge(label, generates, before, result.lines, on_terminal=on_terminal):
+            print(f"✓ {label}: nothing to generate ({time.monotonic() - started:.1f} s)", flush=True)
+            return
         print(f"✓ {label} ({time.monotonic() - started:.1f} s)", flush=True)
         if record_order and owner:
             for marked in order.record(owner.name, sorted(order.migration_files(owner.name) - existing)):
@@ -182,6 +194,12 @@ def main() -> int:
         help="mark the migration files the command creates with their place in the combined order",
     )
     parser.add_argument("--interactive", action="store_true", help="one step, attached to the terminal (psql)")
+    parser.add_argument(
+        "--generates",
+        metavar="PATH",
+        help="the command generates this file or folder: a failure unless it writes it or says there is "
+        "nothing to generate; attached to the terminal, if there is one, to answer its questions",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARG...: one step")
     args = parser.parse_args()
     steps = [(folder, shlex.split(command)) for folder, command in args.step]
@@ -198,11 +216,13 @@ def main() -> int:
         print(f"✓ up to date: {record['summary']} (nothing changed since the last full check)")
         return 0
     if args.offline:
-        return run_offline(settings, steps, record_order=args.record_order)
+        return run_offline(settings, steps, record_order=args.record_order, generates=args.generates)
     return run_online(settings, steps, args)
 
 
-def run_offline(settings: Settings, steps: list[tuple[str, list[str]]], *, record_order: bool = False) -> int:
+def run_offline(
+    settings: Settings, steps: list[tuple[str, list[str]]], *, record_order: bool = False, generates: str | None = None
+) -> int:
     from scripts import config
     from scripts.database_url import for_libpq, for_node
     from scripts.tools import child_environment
@@ -212,7 +232,7 @@ def run_offline(settings: Settings, steps: list[tuple[str, list[str]]], *, recor
     for folder, argv in steps:
         form = for_node if systems.load().of_folder(folder) == frontend else for_libpq
         env = child_environment(settings, form(url) if url else None)
-        run_step(folder, argv, env, database=None, record_order=record_order)
+        run_step(folder, argv, env, database=None, record_order=record_order, generates=generates)
     return 0
 
 
@@ -274,7 +294,7 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         try:
             for folder, argv in steps:
                 step_env = node_env if systems.load().of_folder(folder) == frontend else env
-                run_step(folder, argv, step_env, database, record_order=args.record_order)
+                run_step(folder, argv, step_env, database, record_order=args.record_order, generates=args.generates)
         finally:
             if args.lock:
                 keep_checksums(database, state, step_failed=sys.exc_info()[0] is not None)
@@ -367,19 +387,18 @@ def models_match(drift_report: Path | None) -> bool:
 
     Alembic's env.py answers it at the end of its upgrade (MIGRATE_DRIFT_REPORT), in the
     same process: a second Alembic start would cost as much again as the whole upgrade.
-    A difference is said, not failed: what was applied is applied, and the usual next step
-    (a model written before the database was at head) is to generate its migration.
+    A difference fails the run (exit 31) as it fails the next one, with the same message: what
+    was applied stays applied, but the app's models expect what no migration makes, and the
+    next step (a model written before the database was at head) is to generate its migration.
     """
     from scripts.check import drift_problem
-    from scripts.redact import redact
 
     if drift_report is None:
         return True  # the backend had nothing to apply: its models were checked before
     if not drift_report.is_file():
         return False  # an env.py without the report: the next run checks in full
     if problem := drift_problem(drift_report.read_text()):
-        print(redact(f"! {problem.message}\n  → {problem.hint}"))
-        return False
+        raise problem
     return True
 
 

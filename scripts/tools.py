@@ -207,3 +207,70 @@ def run_interactive(folder: str, argv: list[str], env: dict[str, str]) -> int:
         return subprocess.call(argv, cwd=REPO_ROOT / folder, env=env)
     except FileNotFoundError:
         raise StepFailed(f"{argv[0]} is not installed") from None
+
+
+def run_in_terminal(folder: str, argv: list[str], env: dict[str, str]) -> ToolRun:
+    """Run a tool in a pseudo-terminal of its own, relayed to and from this terminal.
+
+    The tool sees a terminal, so it may ask (drizzle-kit: "created or renamed?") and be
+    answered with the keys typed here; what it prints is also kept, so that its exit and its
+    last words are judged as ``run_tool``'s are. Only for a standard input that is a terminal.
+    """
+    import errno
+    import fcntl
+    import pty
+    import select
+    import termios
+    import tty
+
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    sys.stdout.flush()
+    pid, master = pty.fork()
+    if pid == 0:  # the tool's process, its terminal the pseudo-terminal's other end
+        try:
+            _die_with_parent()
+            os.chdir(REPO_ROOT / folder)
+            os.execvpe(argv[0], argv, env)  # noqa: S606 - the tool itself, as Popen runs it in run_tool
+        except OSError as error:
+            os.write(2, f"{argv[0]}: {error.strerror}\n".encode())
+        os._exit(127)
+    try:
+        size = fcntl.ioctl(stdout if os.isatty(stdout) else stdin, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+    except OSError:
+        pass  # the tool's terminal keeps the default size
+    saved = termios.tcgetattr(stdin)
+    output = bytearray()
+    relayed = False
+    try:
+        # Raw: each key goes to the tool as typed (arrows, Enter, Ctrl-C); its terminal interprets them.
+        tty.setraw(stdin)
+        sources = [master, stdin]
+        while master in sources:
+            for ready in select.select(sources, [], [])[0]:
+                try:
+                    data = os.read(ready, 4096)
+                except OSError as error:  # EIO: the tool ended and its terminal closed
+                    if error.errno != errno.EIO:
+                        raise
+                    data = b""
+                if ready == master:
+                    if not data:
+                        sources.remove(master)
+                        continue
+                    output += data
+                    os.write(stdout, data)
+                elif data:
+                    os.write(master, data)
+                else:
+                    sources.remove(stdin)  # end of input: the tool reads no more from us
+        relayed = True
+    finally:
+        termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
+        if not relayed:  # interrupted: the tool ends with us, as run_tool's does
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(master)
+    text = output.decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    code = os.waitstatus_to_exitcode(status)
+    return ToolRun(code if code >= 0 else 128 - code, list(readable(text.splitlines())))

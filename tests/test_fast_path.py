@@ -123,11 +123,12 @@ def test_models_that_differ_from_the_applied_migrations_are_said_and_leave_no_re
     first = migrate(clone, database)
     second = migrate(clone, database)
 
-    assert first.code == 0, first.output  # applied: what differs is said, the next step named
-    assert "the models differ from the database at head: add_column fixture_item" in first.output
+    assert "Error 31" in first.output, first.output  # applied, and failed as the next run fails
+    assert "✗ backend: the models differ from the database at head: add_column fixture_item" in first.output
     assert "make migration-backend" in first.output
     assert TABLE in database.tables()
     assert FAST not in second.output and "Error 31" in second.output
+    assert "✗ backend: the models differ from the database at head: add_column fixture_item" in second.output
 
 
 def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Database) -> None:
