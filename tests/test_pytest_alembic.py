@@ -51,7 +51,7 @@ class FrontendPlaces:
     before: dict[str, str] = field(default_factory=dict)  # revision: the frontend's newest migration before it
     last_revision: str | None = None  # the backend's last revision in the order
     last_frontend: str | None = None  # the frontend's newest migration
-    minimum_downgrade: str | None = None  # the newest revision some frontend migration comes after
+    followed_by_frontend: str | None = None  # the newest revision some frontend migration comes after
 
 
 def frontend_places(database: Database) -> FrontendPlaces:
@@ -61,7 +61,7 @@ def frontend_places(database: Database) -> FrontendPlaces:
     for item in ordered:
         if item.system == "frontend":
             newest = places.last_frontend = item.migration.id
-            places.minimum_downgrade = revision_before
+            places.followed_by_frontend = revision_before
         else:
             if newest:
                 places.before[item.migration.id] = newest
@@ -87,11 +87,8 @@ class CombinedOrderExecutor(CommandExecutor):
 
 
 @pytest.fixture
-def alembic_config(database: Database) -> Config:
-    return Config(
-        config_options={"file": str(REPO_ROOT / SYSTEMS["BACKEND_DIR"] / "alembic.ini")},
-        minimum_downgrade_revision=frontend_places(database).minimum_downgrade,
-    )
+def alembic_config() -> Config:
+    return Config(config_options={"file": str(REPO_ROOT / SYSTEMS["BACKEND_DIR"] / "alembic.ini")})
 
 
 @pytest.fixture
@@ -114,6 +111,9 @@ def alembic_runner(alembic_config: Config, alembic_engine: Engine, database: Dat
     executor.database, executor.places = database, places
     context = MigrationContext.from_config(alembic_config, executor, ConnectionExecutor(alembic_engine))
     executor.configure(connection=alembic_engine)
+    if places.followed_by_frontend:
+        # Downgrades stop above it: undoing it would meet the frontend's newer state, which has no down.
+        alembic_config.minimum_downgrade_revision = context.history.previous_revision(places.followed_by_frontend)
     return context
 
 
