@@ -34,7 +34,6 @@ from scripts.errors import (
     DrizzleSchemaAhead,
     Failure,
     FrontendDrift,
-    PermissionDenied,
     StepFailed,
 )
 from scripts.fastpath import database_key, fingerprint
@@ -242,11 +241,12 @@ def _drift(live: catalog.Schema, last_applied: str | None, env: dict[str, str]) 
         try:
             url = database_url.parse(env["DATABASE_URL"])
             produced = backend_replay.frontend_schema_produced(url, load_settings(), last_applied)
-        except PermissionDenied:
-            # A role that may not create a database: drizzle-kit's own snapshot is the next best record.
+        except Failure:
+            # No replay: a role that may not create a database (PermissionDenied), a scratch database
+            # the server or a pooler will not serve, a migration needing what only the real database
+            # has (an extension installed by its administrator). drizzle-kit's snapshot of the last
+            # applied migration is then the next best record of what they produce.
             return _drift_by_snapshot(last_applied, env)
-        except Failure as failure:
-            return [failure]
     found = catalog.differences(produced, live, frontend.schema)
     return [_drift_failure(found, last_applied)] if found else []
 
