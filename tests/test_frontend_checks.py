@@ -309,3 +309,19 @@ def test_the_fast_path_falls_through_when_a_frontend_table_changes(clone: Clone,
 
     assert "✓ up to date:" not in result.output
     assert "Error 38" in result.output and "column account.stray" in result.output
+
+
+def test_a_role_that_may_not_create_a_database_still_gets_drift_38(
+    clone: Clone, database: Database, role: tuple[str, str]
+) -> None:
+    # The replay needs CREATEDB: without it, the snapshot comparison stands in (docs/migrations.md, 38).
+    name, password = role
+    url = database.url.set(username=name, password=password).render_as_string(hide_password=False)
+    migrate = clone.make("migrate", DATABASE_URL=url, ENV_FILE="/dev/null")
+    passed = clone.make("migrate-check", DATABASE_URL=url, ENV_FILE="/dev/null")
+    database.query('ALTER TABLE "user" ADD COLUMN stray text')
+
+    result = clone.make("migrate-check", DATABASE_URL=url, ENV_FILE="/dev/null")
+
+    assert migrate.code == 0 and passed.code == 0, migrate.output + passed.output
+    assert "Error 38" in result.output and "column user.stray: in the database only" in result.output
