@@ -107,9 +107,7 @@ def test_a_column_added_by_hand_beside_them_is_still_drift_38(clone: Clone, data
     assert "column fixture_spelled.id" not in check.output
 
 
-def test_a_backend_revision_in_other_spellings_than_its_model_is_no_model_drift(
-    clone: Clone, database: Database
-) -> None:
+def with_spelled_backend_table(clone: Clone) -> None:
     backend = clone.root / declared(clone.root)["BACKEND_DIR"]
     (backend / "models" / "fixture_spelled.py").write_text(SPELLED_MODEL)
     init = backend / "models" / "__init__.py"
@@ -119,9 +117,26 @@ def test_a_backend_revision_in_other_spellings_than_its_model_is_no_model_drift(
         path.read_text().replace("from alembic import op", "import sqlalchemy as sa\nfrom alembic import op")
     )
 
+
+def test_a_backend_revision_in_other_spellings_than_its_model_is_no_model_drift(
+    clone: Clone, database: Database
+) -> None:
+    with_spelled_backend_table(clone)
+
     migrate = make(clone, database, "migrate")
     check = make(clone, database, "migrate-check")
 
     assert migrate.code == 0, migrate.output
     assert check.code == 0, check.output
     assert "api.fixture_spelled" in database.tables()
+
+
+def test_a_column_added_by_hand_beside_them_is_still_model_drift_31(clone: Clone, database: Database) -> None:
+    with_spelled_backend_table(clone)
+    assert make(clone, database, "migrate").code == 0
+    database.query("ALTER TABLE api.fixture_spelled ADD COLUMN stray text")
+
+    check = make(clone, database, "migrate-check")
+
+    assert "Error 31" in check.output, check.output
+    assert "fixture_spelled" in check.output and "stray" in check.output
