@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import psycopg2
 from psycopg2 import errors, sql
 
-from scripts import order, systems
+from scripts import catalog, order, systems
 from scripts.database_url import DatabaseUrl, for_libpq, for_node
 from scripts.errors import PermissionDenied, StepFailed
 from scripts.migration_state import read_database_state
@@ -91,26 +91,65 @@ def schemas_after_each_revision(url: DatabaseUrl, settings: Settings) -> list[tu
     """(None, the schema before any revision), then (revision, the schema after it), in the combined order."""
     backend = systems.load().backend
     with scratch_database(url, settings) as scratch:
-        env = {**child_environment(settings, for_libpq(scratch)), **libpq_variables(scratch)}
-        node_env = {**env, **database_urls(for_node(scratch))}
-        ordered, problems = order.combined(read_database_state(scratch))
-        if problems:
-            raise problems[0]
         produced: list[tuple[str | None, Schema]] = [(None, {})]
-        runner = ["node", str(systems.load().frontend.path.parent / "scripts" / "drizzle_migrate.mjs")]
-        for system, migrations in order.segments(ordered):
-            if system == "frontend":
-                _replay(systems.load().frontend.folder, [*runner, "--to", migrations[-1].id], node_env)
-                continue
-            for migration in migrations:
-                _replay(backend.folder, ["alembic", "upgrade", migration.id], env)
-                session = connect(scratch)
-                try:
-                    with session.cursor() as cursor:
-                        produced.append((migration.id, read_schema(cursor, backend.schema, backend.bookkeeping_table)))
-                finally:
-                    session.close()
+        for revision in _replayed_in_order(scratch, settings):
+            session = connect(scratch)
+            try:
+                with session.cursor() as cursor:
+                    produced.append((revision, read_schema(cursor, backend.schema, backend.bookkeeping_table)))
+            finally:
+                session.close()
     return produced
+
+
+def frontend_schema_produced(url: DatabaseUrl, settings: Settings, through: str) -> catalog.Schema:
+    """The frontend's schema as the server builds it from the migrations, up to frontend migration
+    ``through``, replayed in the combined order (with the backend revisions that come before it)
+    into a scratch database beside ``url``'s."""
+    frontend = systems.load().frontend
+    with scratch_database(url, settings, purpose="drift") as scratch:
+        for _ in _replayed_in_order(scratch, settings, until_frontend=through):
+            pass
+        session = connect(scratch)
+        try:
+            with session.cursor() as cursor:
+                return catalog.read(cursor, frontend.schema, frontend_ignored_tables())
+        finally:
+            session.close()
+
+
+def frontend_ignored_tables() -> frozenset[str]:
+    """Drizzle's own bookkeeping table, where systems.env puts it in the frontend's schema: no drift."""
+    frontend = systems.load().frontend
+    in_schema = frontend.bookkeeping_schema == frontend.schema
+    return frozenset({frontend.bookkeeping_table} if in_schema else ())
+
+
+def _replayed_in_order(scratch: DatabaseUrl, settings: Settings, until_frontend: str | None = None) -> Iterator[str]:
+    """Every migration of both systems, by the real tools, into the empty ``scratch``, in the combined
+    order; yields each backend revision once applied. Stops after frontend migration ``until_frontend``."""
+    backend, frontend = systems.load().backend, systems.load().frontend
+    env = {**child_environment(settings, for_libpq(scratch)), **libpq_variables(scratch)}
+    node_env = {**env, **database_urls(for_node(scratch))}
+    ordered, problems = order.combined(read_database_state(scratch))
+    if problems:
+        raise problems[0]
+    runner = ["node", str(frontend.path.parent / "scripts" / "drizzle_migrate.mjs")]
+    for system, migrations in order.segments(ordered):
+        if system == "frontend":
+            tags = [migration.id for migration in migrations]
+            target = until_frontend if until_frontend in tags else tags[-1]
+            _replay(frontend.folder, [*runner, "--to", target], node_env)
+            if target == until_frontend:
+                return
+            continue
+        if until_frontend is not None:  # only the end matters: one upgrade per stretch, as make migrate runs it
+            for target in order.segment_targets(migrations):
+                _replay(backend.folder, ["alembic", "upgrade", target], env)
+            continue
+        for migration in migrations:
+            _replay(backend.folder, ["alembic", "upgrade", migration.id], env)
+            yield migration.id
 
 
 def _replay(folder: str, argv: list[str], env: dict[str, str]) -> None:
@@ -124,9 +163,9 @@ def _replay(folder: str, argv: list[str], env: dict[str, str]) -> None:
 
 
 @contextmanager
-def scratch_database(url: DatabaseUrl, settings: Settings) -> Iterator[DatabaseUrl]:
+def scratch_database(url: DatabaseUrl, settings: Settings, purpose: str = "baseline") -> Iterator[DatabaseUrl]:
     """An empty database beside the one named by ``url``, dropped on the way out."""
-    name = f"{url.database or 'db'}_baseline_{os.getpid()}"[:63]
+    name = f"{url.database or 'db'}_{purpose}_{os.getpid()}"[:63]
     session = connect(url, variable=settings.migration_url_name)
     try:
         with session.cursor() as cursor:

@@ -6,8 +6,8 @@
   temporary copy of the migrations folder, through a temporary config extending
   ``drizzle.config.ts``; whatever it writes there is what a migration lacks.
 - 38: the frontend's tables in the database differ from what the applied migrations
-  produce: ``drizzle-kit pull`` (drizzle-kit's own introspection) into a temporary folder,
-  compared with the snapshot the last applied migration left (scripts/drizzle_snapshot.py).
+  produce: the applied migrations replayed (in the combined order of both systems) into a
+  scratch database on the same server, and the two catalogs compared (scripts/catalog.py).
 
 Each starts Node, so each remembers (in the git-ignored ``.cache/``) the fingerprint of
 what it read when it last passed, and runs again only when that changed.
@@ -28,11 +28,17 @@ from pathlib import Path
 
 import psycopg2
 
-from scripts import database_url, drizzle_snapshot, frontend_sources, merge_state, systems
-from scripts.errors import AuthSchemaStale, DrizzleSchemaAhead, Failure, FrontendDrift, StepFailed
+from scripts import backend_replay, catalog, database_url, drizzle_snapshot, frontend_sources, merge_state, systems
+from scripts.errors import (
+    AuthSchemaStale,
+    DrizzleSchemaAhead,
+    Failure,
+    FrontendDrift,
+    StepFailed,
+)
 from scripts.fastpath import database_key, fingerprint
 from scripts.migration_state import DatabaseState
-from scripts.settings import REPO_ROOT
+from scripts.settings import REPO_ROOT, load_settings
 from scripts.tools import database_urls, run_tool
 
 CACHE = REPO_ROOT / ".cache"
@@ -58,36 +64,6 @@ STATEMENT_NAMES = [
     (re.compile(r"^CREATE TYPE (\S+)"), "create type {0}"),
     (re.compile(r"^ALTER TYPE (\S+) ADD VALUE (\S+)"), "add value {1} to type {0}"),
 ]
-# Everything of the frontend's schema that drizzle-kit pull reads back, as one digest:
-# when it is unchanged (and so are the migrations), the drift check's last answer stands.
-FRONTEND_SCHEMA_QUERY = """
-WITH owned AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
-SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')), count(*) FROM (
-  SELECT c.relname || ' ' || c.relkind::text || ' ' || c.relrowsecurity AS item
-    FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM owned)
-  UNION ALL
-  SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
-         || ' ' || a.attidentity::text || ' ' || a.attgenerated::text
-         || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-    FROM pg_class c
-    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-   WHERE c.relnamespace IN (SELECT oid FROM owned)
-  UNION ALL
-  SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-    FROM pg_constraint WHERE connamespace IN (SELECT oid FROM owned)
-  UNION ALL
-  SELECT pg_get_indexdef(i.indexrelid)
-    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace IN (SELECT oid FROM owned)
-  UNION ALL
-  SELECT t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
-    FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid WHERE t.typnamespace IN (SELECT oid FROM owned)
-   GROUP BY t.typname
-  UNION ALL
-  SELECT p.polrelid::regclass::text || ' ' || p.polname || ' ' || p.polcmd::text || ' ' || p.polpermissive
-    FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace IN (SELECT oid FROM owned)
-) items
-"""
 
 
 def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
@@ -218,47 +194,70 @@ def _statement_name(statement: str) -> str:
 
 
 def frontend_drift(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
-    """Drift from the snapshot of the last applied migration, which is what the applied migrations produce.
+    """Drift from what the server builds of the applied migrations.
 
-    Why this method: drizzle-kit records a full snapshot of the schema with every migration it
-    generates, so the applied state needs no replay into a scratch database (which would need
-    the right to create one); drizzle-kit pull reads the live side with the introspection its
-    own push relies on. Only the frontend's schema is read (systems.env), never the backend's
-    or the bookkeeping schemas. Not checked while the frontend's history itself has a problem
-    (an unknown, edited or skipped migration): what its migrations produce is then unknown.
+    Why this method: a schema's text (a migration's ``pg_catalog.gen_random_uuid()``, drizzle-kit's
+    snapshot, drizzle-kit pull's reading) is not what the server made of it, and a comparison of
+    two texts misfires wherever the server normalises one spelling into another. So the applied
+    migrations are replayed, in the combined order of both systems (scripts/order.py), by the real
+    tools, into a scratch database on the same server (scripts/backend_replay.py), and the two
+    catalogs are compared (scripts/catalog.py). The replay runs only when what it reads changed:
+    the migrations, the tools' versions, the database's frontend schema. Only the frontend's
+    schema is read (systems.env), never the backend's or the bookkeeping schemas. Not checked
+    while the frontend's history itself has a problem (an unknown, edited or skipped migration):
+    what its migrations produce is then unknown.
     """
     frontend = systems.load().frontend
     if state.frontend.problems:
         return []
     applied = state.frontend.applied
-    snapshot = snapshot_of(applied[-1].id) if applied else {}
-    if snapshot is None:  # a migration without its snapshot: nothing to compare with
-        return []
     url = env["DATABASE_URL"]
-    digest, relations = _frontend_schema_digest(url, frontend.schema)
-    if not applied and not relations:
+    live = _live_schema(url)
+    if not applied and not live.tables and not live.enums and not live.sequences:
         return []  # an empty database: nothing applied, nothing there
+    last_applied = applied[-1].id if applied else None
+    # What the replay reads: both systems' migrations (backend revisions interleave with the
+    # frontend's) and the tools' versions; and the live side: the database and its schema.
+    backend = systems.load().backend
     files = fingerprint(
-        [f"{frontend.migrations_folder}/meta", frontend.shown("drizzle.config.ts"), frontend.shown("package-lock.json")]
+        [
+            frontend.migrations_folder,
+            frontend.shown("drizzle.config.ts"),
+            frontend.shown("package-lock.json"),
+            backend.migrations_folder,
+            "uv.lock",
+            "systems.env",
+            # ... and how it compares: a pass under an older comparison is no pass under this one.
+            "scripts/catalog.py",
+            "scripts/backend_replay.py",
+        ]
     )
-    state_key = [files, database_key(url), digest, applied[-1].id if applied else None]
+    live_digest = hashlib.sha256("\n".join(live.as_lines()).encode()).hexdigest()
+    state_key = [files, database_key(url), live_digest, last_applied]
     key = hashlib.sha256(json.dumps(state_key).encode()).hexdigest()
-    return _cached("frontend-drift", key, lambda: _drift(snapshot, applied[-1].id if applied else None, env))
+    return _cached("frontend-drift", key, lambda: _drift(live, last_applied, env))
 
 
-def _drift(applied_snapshot: dict, last_applied: str | None, env: dict[str, str]) -> list[Failure]:
+def _drift(live: catalog.Schema, last_applied: str | None, env: dict[str, str]) -> list[Failure]:
     frontend = systems.load().frontend
-    node_env = {**env, **database_urls(database_url.for_node(database_url.parse(env["DATABASE_URL"])))}
-    try:
-        live = pulled_snapshot(node_env)
-    except StepFailed as failure:
-        return [failure]
-    # Drizzle's own bookkeeping table, when systems.env puts it in the frontend's schema, is no drift.
-    in_schema = frontend.bookkeeping_schema == frontend.schema
-    ignored = frozenset({f"{frontend.schema}.{frontend.bookkeeping_table}"} if in_schema else ())
-    found = drizzle_snapshot.differences(applied_snapshot, live, ignored_tables=ignored)
-    if not found:
-        return []
+    if last_applied is None:
+        produced = catalog.Schema()
+    else:
+        try:
+            url = database_url.parse(env["DATABASE_URL"])
+            produced = backend_replay.frontend_schema_produced(url, load_settings(), last_applied)
+        except Failure:
+            # No replay: a role that may not create a database (PermissionDenied), a scratch database
+            # the server or a pooler will not serve, a migration needing what only the real database
+            # has (an extension installed by its administrator). drizzle-kit's snapshot of the last
+            # applied migration is then the next best record of what they produce.
+            return _drift_by_snapshot(last_applied, env)
+    found = catalog.differences(produced, live, frontend.schema)
+    return [_drift_failure(found, last_applied)] if found else []
+
+
+def _drift_failure(found: list[str], last_applied: str | None) -> FrontendDrift:
+    frontend = systems.load().frontend
     produced = f"the applied migrations (up to {last_applied})" if last_applied else "no applied migration"
     hint = (
         "if the migrations are right, undo that change in the database (make db-shell) or restore a backup; "
@@ -271,13 +270,36 @@ def _drift(applied_snapshot: dict, last_applied: str | None, env: dict[str, str]
             "records the migrations its tables already match (docs/migrations.md#adopting-an-existing-database); "
             "if not, undo that change in the database (make db-shell) or restore a backup"
         )
-    return [
-        FrontendDrift(
-            f"frontend: the database's {frontend.schema} schema differs from what {produced} produce: "
-            + _named(found, ""),
-            hint,
-        )
-    ]
+    return FrontendDrift(
+        f"frontend: the database's {frontend.schema} schema differs from what {produced} produce: " + _named(found, ""),
+        hint,
+    )
+
+
+def _live_schema(url: str) -> catalog.Schema:
+    connection = psycopg2.connect(url, connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            return catalog.read(cursor, systems.load().frontend.schema, backend_replay.frontend_ignored_tables())
+    finally:
+        connection.close()
+
+
+def _drift_by_snapshot(last_applied: str, env: dict[str, str]) -> list[Failure]:
+    """The snapshot drizzle-kit wrote with the last applied migration, against drizzle-kit pull's reading."""
+    frontend = systems.load().frontend
+    snapshot = snapshot_of(last_applied)
+    if snapshot is None:  # a migration without its snapshot: nothing to compare with
+        return []
+    node_env = {**env, **database_urls(database_url.for_node(database_url.parse(env["DATABASE_URL"])))}
+    try:
+        live = pulled_snapshot(node_env)
+    except StepFailed as failure:
+        return [failure]
+    in_schema = frontend.bookkeeping_schema == frontend.schema
+    ignored = frozenset({f"{frontend.schema}.{frontend.bookkeeping_table}"} if in_schema else ())
+    found = drizzle_snapshot.differences(snapshot, live, ignored_tables=ignored)
+    return [_drift_failure(found, last_applied)] if found else []
 
 
 def pulled_snapshot(node_env: dict[str, str]) -> dict:
@@ -305,17 +327,6 @@ def snapshot_of(tag: str) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _frontend_schema_digest(url: str, schema: str) -> tuple[str, int]:
-    connection = psycopg2.connect(url, connect_timeout=5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(FRONTEND_SCHEMA_QUERY, {"schema": schema})
-            digest, relations = cursor.fetchone()
-    finally:
-        connection.close()
-    return digest, relations
 
 
 # ---- shared ---------------------------------------------------------------------------------------

@@ -126,7 +126,8 @@ def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, 
 
 def apply_frontend(database: Database, to: str | None = None, root: Path = REPO_ROOT) -> None:
     """The frontend's pending migrations (up to and including ``to``), by the runner `make migrate`
-    uses, without the combined order's refusals: for tests that replay the backend on its own."""
+    uses, without the combined order's refusals: for tests that run the backend's revisions
+    themselves and place the frontend's where the combined order puts them (scripts/order.py)."""
     runner = [str(root / "scripts" / "drizzle_migrate.mjs"), *(["--to", to] if to else [])]
     node = root / declared(root)["FRONTEND_DIR"] / "node_modules" / ".bin" / "node"
     url = database.url_string(drivername="postgresql")
