@@ -303,7 +303,10 @@ def _bookkeeping_relations(cursor) -> list[str]:
 def _copy_schema(pg_dump: str, live: DatabaseUrl, scratch: DatabaseUrl, bookkeeping: list[str], env: dict) -> None:
     ledger = systems.load().ledger_schema
     live_env = {**env, **libpq_variables(live)}
+    # Never queued behind a lock live traffic holds: given up after the migrations' own lock wait.
+    lock_wait = (env.get("DB_LOCK_TIMEOUT") or "5s").replace(" ", "")
     common = ["--no-owner", "--no-privileges", "--no-publications", "--no-subscriptions"]
+    common.append(f"--lock-wait-timeout={lock_wait}")
     schema = _run([pg_dump, "--schema-only", *common, f"--exclude-schema={ledger}"], live_env, "pg_dump")
     rows = ""
     if bookkeeping:
