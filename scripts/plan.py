@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2
 from psycopg2 import errors, sql
 
 from scripts import fastpath, order, systems
@@ -114,7 +115,13 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     key = _key(url)
     if key is not None and PASSED.is_file() and PASSED.read_text() == key:
         return []
-    problems = plan(url, env)
+    try:
+        problems = plan(url, env)
+    except PlanFailed as failure:  # a problem like any other: its hint names ACCEPT=plan, which waives it
+        return [failure]
+    except psycopg2.Error as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return [PlanFailed(f"the plan failed: the database refused a query: {first_line}", None)]
     if not problems and key is not None:
         PASSED.parent.mkdir(exist_ok=True)
         PASSED.write_text(key)

@@ -232,3 +232,22 @@ def test_the_same_rename_in_one_release_is_refused(clone: Clone, database: Datab
     assert "Error 58" in result.output, result.output
     assert '"user".name, which the backend\'s models name' in result.output
     assert "name" in user_columns(database)
+
+
+@pytest.mark.full  # a copy of the repository, several make runs
+def test_a_role_that_may_not_create_the_scratch_database_is_told_so_and_has_a_way_past(
+    clone: Clone, database: Database, role: tuple[str, str]
+) -> None:
+    user, password = role
+    as_owner = {"DATABASE_URL": database.url_string(username=user, password=password), "ENV_FILE": "/dev/null"}
+    assert clone.make("migrate", **as_owner).code == 0
+    applied = applied_frontend(database)
+    append_drizzle_migration(clone, "add_nickname", 'ALTER TABLE "user" ADD COLUMN "nickname" text;')
+
+    refused = clone.make("migrate", **as_owner)
+    accepted = clone.make("migrate", **as_owner, ACCEPT="plan")
+
+    assert "Error 59" in refused.output
+    assert f'ALTER ROLE "{user}" CREATEDB' in refused.output and "make migrate ACCEPT=plan" in refused.output
+    assert accepted.code == 0, accepted.output
+    assert applied_frontend(database) == applied + 1
