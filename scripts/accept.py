@@ -57,8 +57,18 @@ NAMES: dict[type[Failure], str] = {
 
 
 def name_of(problem: Failure) -> str | None:
-    """The check's name, None for a failure no ACCEPT can waive (a tool that could not run)."""
+    """The check's name; None for a failure no ACCEPT can waive (pre-flight, a migration step)."""
+    if named := getattr(problem, "check", None):
+        return named
     return next((name for kind, name in NAMES.items() if isinstance(problem, kind)), None)
+
+
+def named(problems: list[Failure], check: str) -> list[Failure]:
+    """``problems`` of the check ``check``: its tool failing to run (a StepFailed) is waived by its name too."""
+    for problem in problems:
+        if name_of(problem) is None:
+            problem.check = check  # type: ignore[attr-defined]
+    return problems
 
 
 def _split(value: str) -> set[str]:

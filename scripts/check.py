@@ -43,12 +43,15 @@ def find_problems(state: DatabaseState, env: dict[str, str], accepted: frozenset
     passed or was ``accepted`` (scripts/accept.py)."""
     problems = list(state.problems)
     problems += order.combined(state)[1]
-    problems += drizzle_kit_check(env)
-    problems += frontend_checks.find_problems(state, env)
+    # Each check's own call, so that its tool failing to run (a StepFailed) is waived by its name too.
+    problems += accept.named(drizzle_kit_check(env), "drizzle-journal")
+    problems += accept.named(frontend_checks.better_auth_schema(env), "auth-schema-behind")
+    problems += accept.named(frontend_checks.drizzle_schema(env), "drizzle-schema-behind")
+    problems += accept.named(frontend_checks.frontend_drift(state, env), "frontend-drift")
     backend = state.backend
     backend_at_single_head = not backend.pending and backend.head and "," not in backend.head
     if backend_at_single_head and not any(isinstance(p, UnknownAppliedMigration) for p in backend.problems):
-        problems += model_drift(env)
+        problems += accept.named(model_drift(env), "backend-drift")
     if not accept.waived(problems, accepted)[0]:
         problems += plan.find_problems(state, env)
     return problems

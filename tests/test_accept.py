@@ -59,6 +59,14 @@ def test_a_hint_ends_with_the_way_past_by_name() -> None:
     assert problem.hint == "undo that change; or, if you know better: make migrate ACCEPT=frontend-drift"
 
 
+def test_a_check_whose_tool_could_not_run_is_waived_by_the_checks_name() -> None:
+    failed = errors.StepFailed("frontend: drizzle-kit pull failed", "check the role")
+    [problem] = accept.named([failed], "frontend-drift")
+
+    assert accept.waived([problem], frozenset({"frontend-drift"})) == ([], [problem])
+    assert accept.with_way_past([problem])[0].hint.endswith("make migrate ACCEPT=frontend-drift")
+
+
 def test_an_unknown_name_lists_the_names() -> None:
     with pytest.raises(errors.UsageError) as raised:
         accept.requested(Settings({"ACCEPT": "frontend-drift,no-such-check"}, None), environ={})
@@ -160,3 +168,17 @@ def test_in_production_an_accept_in_the_env_file_is_refused(drifted: tuple[Clone
     assert "make migrate ACCEPT=backend-drift" in refused.output
     assert given.code == 0, given.output
     assert [row[2] for row in accepted_rows(clone, database)] == ["production"]
+
+
+@pytest.mark.full
+def test_a_check_tool_that_cannot_run_is_passed_by_its_name(clone: Clone, migrated: Database) -> None:
+    auth_config = clone.root / declared(clone.root)["FRONTEND_DIR"] / "lib" / "auth.ts"
+    auth_config.write_text(auth_config.read_text() + "\nthis is not TypeScript (\n")
+
+    refused = migrate(clone, migrated, "migrate-check")
+    passed = migrate(clone, migrated, "migrate-check", ACCEPT="auth-schema-behind")
+
+    assert "Error 20" in refused.output and "the Better Auth CLI could not generate" in refused.output
+    assert "make migrate ACCEPT=auth-schema-behind" in refused.output
+    assert passed.code == 0, passed.output
+    assert "! accepted (ACCEPT=auth-schema-behind)" in passed.output
