@@ -8,7 +8,10 @@ was changed (or an applied Alembic revision's code); the database has a migratio
 repository does not; the migrations' markers of the combined order name a migration that
 does not exist, or contradict each other; Better Auth's config is ahead of its generated
 schema, the Drizzle schema ahead of its migrations, or the frontend's tables differ from
-them (scripts/frontend_checks.py).
+them (scripts/frontend_checks.py); a pending migration renames or drops what the other
+system uses (the plan, scripts/plan.py).
+
+Each check has a name (scripts/accept.py): ACCEPT=name waives it for one run.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 
 import psycopg2
 
-from scripts import frontend_checks, merge_state, order, systems
+from scripts import accept, frontend_checks, merge_state, order, plan, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -38,17 +41,23 @@ DRIZZLE_CHECK_PASSED = REPO_ROOT / ".cache" / "drizzle-kit-check-passed"
 DRIFT_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)',\s*(?:'[^']*',\s*)?(?:Table\()?'([^']+)'")
 
 
-def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
-    """Every problem, in the order a person should fix them."""
+def find_problems(state: DatabaseState, env: dict[str, str], accepted: frozenset[str] = frozenset()) -> list[Failure]:
+    """Every problem, in the order a person should fix them; the plan last, once the rest
+    passed or was ``accepted`` (scripts/accept.py)."""
     problems = list(state.problems)
     problems += order.combined(state)[1]
-    problems += drizzle_kit_check(env)
-    problems += frontend_checks.find_problems(state, env)
-    problems += unrecorded_backend_tables(state, env)
+    # Each check's own call, so that its tool failing to run (a StepFailed) is waived by its name too.
+    problems += accept.named(drizzle_kit_check(env), "drizzle-journal")
+    problems += accept.named(frontend_checks.better_auth_schema(env), "auth-schema-behind")
+    problems += accept.named(frontend_checks.drizzle_schema(env), "drizzle-schema-behind")
+    problems += accept.named(frontend_checks.frontend_drift(state, env), "frontend-drift")
+    problems += accept.named(unrecorded_backend_tables(state, env), "unrecorded-tables")
     backend = state.backend
     backend_at_single_head = not backend.pending and backend.head and "," not in backend.head
     if backend_at_single_head and not any(isinstance(p, UnknownAppliedMigration) for p in backend.problems):
-        problems += model_drift(env)
+        problems += accept.named(model_drift(env), "backend-drift")
+    if not accept.waived(problems, accepted)[0]:
+        problems += plan.find_problems(state, env)
     return problems
 
 
@@ -140,13 +149,16 @@ def drift_problem(differences: str) -> ModelDrift | None:
 
 def main() -> int:
     database = run_preflight(quiet=True)
+    accepted = accept.requested(database.settings)
     env = child_environment(database.settings, database.libpq_url)
-    problems = find_problems(read_database_state(database.url), env)
+    problems, waived = accept.waived(find_problems(read_database_state(database.url), env, accepted), accepted)
     if problems:
-        return report_all(problems)
+        return report_all(accept.with_way_past(problems))
+    accept.warn(waived, accepted)
     print(
         "✓ migrate-check: one Alembic head, no drift, Drizzle journal consistent, nothing skipped or changed; "
-        "auth-schema.ts and the Drizzle migrations up to date, the frontend's tables as migrated"
+        "auth-schema.ts and the Drizzle migrations up to date, the frontend's tables as migrated; "
+        "the pending migrations (if any) break nothing the other system uses"
     )
     return 0
 

@@ -230,6 +230,24 @@ class UnrecordedTables(Failure):
     exit_code = 55
 
 
+class CrossSystemBreak(Failure):
+    """The plan (scripts/plan.py): a pending migration renames or drops what the other system uses."""
+
+    exit_code = 58
+
+
+class PlanFailed(Failure):
+    """The plan (scripts/plan.py) could not be made, or a pending migration fails on a scratch copy of the schema."""
+
+    exit_code = 59
+
+
+class AcceptRefused(Failure):
+    """ACCEPT (scripts/accept.py) given only in an env file with ENV=production: it must be given to the run itself."""
+
+    exit_code = 60
+
+
 def report(failure: Failure) -> None:
     """What went wrong, then what to do, on standard error."""
     print(redact(f"✗ {failure.message}"), file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The tooling's own bookkeeping: a checksum of every applied Alembic revision.
+"""The tooling's own bookkeeping: a checksum of every applied Alembic revision (``applied``),
+and every check a run was told to waive (``accepted``, scripts/accept.py).
 
 Drizzle records a hash of each migration it applies; Alembic records only the
 revision id, so an applied revision edited afterwards would pass unnoticed and
@@ -135,3 +136,35 @@ def synchronise(
                 (value.code, value.python, revision),
             )
     return new
+
+
+# ---- accepted: the checks a run was told to waive (ACCEPT, scripts/accept.py) ------------------
+
+ACCEPTED_TABLE = "accepted"
+
+
+def accepted_table() -> str:
+    return f"{systems.load().ledger_schema}.{ACCEPTED_TABLE}"
+
+
+def record_accepted(cursor: Cursor, check: str, found: str, accepted_by: str, env: str) -> None:
+    """A row for a problem a run waived: the check's name, what it found, who, where, when.
+    Created by the tooling (not by either migration tool), like ``applied``."""
+    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {systems.load().ledger_schema}")
+    cursor.execute(
+        f"""
+        CREATE TABLE IF NOT EXISTS {accepted_table()} (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            check_name text NOT NULL,
+            found text NOT NULL,
+            accepted_by text NOT NULL,
+            database_role text NOT NULL DEFAULT current_user,
+            env text NOT NULL,
+            accepted_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+    )
+    cursor.execute(
+        f"INSERT INTO {accepted_table()} (check_name, found, accepted_by, env) VALUES (%s, %s, %s, %s)",
+        (check, found, accepted_by, env),
+    )

@@ -237,7 +237,7 @@ def run_offline(
 
 
 def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: argparse.Namespace) -> int:
-    from scripts import config
+    from scripts import accept, config
     from scripts.backup import backup_wanted, take_backup
     from scripts.check import find_problems
     from scripts.database_url import for_node
@@ -271,12 +271,18 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             files_fingerprint = fastpath.fingerprint()
             checked = fastpath.snapshot(database.settings)
             state = read_database_state(database.url)
-            problems = find_problems(state, env)
+            accepted = accept.requested(database.settings)
+            problems = find_problems(state, env, accepted)
             if not args.ordered:
                 problems += refusals_of_order(state, steps)
+            problems, waived = accept.waived(problems, accepted)
             if problems:
                 print("✗ migrate-check found problems; nothing was applied:")
-                return report_all(problems)
+                return report_all(accept.with_way_past(problems))
+            if waived:
+                record_accepted(database, waived)
+                checked = None  # no fast-path record for a run that waived a check: the next run checks again
+            accept.warn(waived, accepted)
         if args.backup and backup_wanted(database.settings):
             take_backup(database)
         backend_pending = args.fast and state is not None and state.backend.pending
@@ -347,6 +353,22 @@ def ordered_steps(steps: list[tuple[str, list[str]]], state: DatabaseState) -> l
         else:
             planned += [(folder, [*argv[:-1], target]) for target in order.segment_targets(migrations)]
     return planned
+
+
+def record_accepted(database: Database, waived: list[Failure]) -> None:
+    """Each waived problem in the ledger (scripts/ledger.py, ``accepted``), before anything is applied."""
+    from scripts import accept, ledger
+    from scripts.preflight import connect
+    from scripts.redact import redact
+
+    who, env = accept.who(), database.settings.get("ENV", "development")
+    connection = connect(database.url)
+    try:
+        with connection, connection.cursor() as cursor:
+            for problem in waived:
+                ledger.record_accepted(cursor, accept.name_of(problem) or "", redact(problem.message), who, env)
+    finally:
+        connection.close()
 
 
 def keep_checksums(database: Database, before: DatabaseState | None, *, step_failed: bool) -> None:
