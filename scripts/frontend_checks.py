@@ -26,9 +26,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg2
-
-from scripts import database_url, drizzle_snapshot, frontend_sources, systems
+from scripts import config, database_url, drizzle_snapshot, frontend_sources, session_settings, systems
 from scripts.errors import AuthSchemaStale, DrizzleSchemaAhead, Failure, FrontendDrift, StepFailed
 from scripts.fastpath import database_key, fingerprint
 from scripts.migration_state import DatabaseState
@@ -297,7 +295,8 @@ def snapshot_of(tag: str) -> dict | None:
 
 
 def _frontend_schema_digest(url: str, schema: str) -> tuple[str, int]:
-    connection = psycopg2.connect(url, connect_timeout=5)
+    bounds = config.migration_bounds(config.settings())  # bounded, as every session of the tooling
+    connection = session_settings.open_session(url, connect_timeout=5, bounds=bounds, role="check")
     try:
         with connection.cursor() as cursor:
             cursor.execute(FRONTEND_SCHEMA_QUERY, {"schema": schema})
