@@ -94,6 +94,15 @@ def migration_bounds(settings: Settings) -> dict[str, str]:
     return bounds
 
 
+DURATION_UNITS = {"ms": 0.001, "": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}  # none: milliseconds
+
+
+def duration_seconds(value: str) -> float:
+    """A checked PostgreSQL duration ("2s", "1500", "15min") in seconds."""
+    number, unit = re.match(r"^(\d+)\s*([a-z]*)$", value).groups()
+    return int(number) * DURATION_UNITS[unit]
+
+
 def bounds_variable(bounds: dict[str, str]) -> str:
     """``MIGRATION_BOUNDS``, as env.py and scripts/drizzle_migrate.mjs read it: "lock_timeout=5s ..."."""
     return " ".join(f"{setting}={value}" for setting, value in bounds.items())

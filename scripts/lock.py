@@ -35,7 +35,9 @@ WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout', 's
 
 
 @contextmanager
-def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float = 10) -> Iterator[bool]:
+def migration_lock(
+    libpq_url: str, wait_seconds: float, connect_timeout: float = 10, lock_timeout: float | None = None
+) -> Iterator[bool]:
     """Hold the migration lock; wait up to ``wait_seconds`` for another run to finish.
 
     Yields whether it waited: the run before may have left nothing to do. Before taking the
@@ -69,7 +71,7 @@ def migration_lock(libpq_url: str, wait_seconds: float, connect_timeout: float =
                     flush=True,
                 )
                 _wait(cursor, wait_seconds, holder)
-        reporter = LockWaits(libpq_url, connect_timeout)
+        reporter = LockWaits(libpq_url, connect_timeout, lock_timeout)
         reporter.start()
         yield waited
     finally:
@@ -200,10 +202,14 @@ JOIN pg_stat_activity h ON h.pid = blocking.pid
 WHERE w.wait_event_type = 'Lock' AND w.application_name LIKE %s AND w.pid <> pg_backend_pid()
 ORDER BY w.pid, h.pid
 """
-REPORT_AFTER_SECONDS = 1.0
+REPORT_AFTER_SECONDS = 1.0  # or half the lock timeout, if shorter: every wait that times out is seen
+POLL_SECONDS = 0.25
 REPORT_EVERY_SECONDS = 5.0
 
 
+# A session of the run that waits longer than DB_LOCK_TIMEOUT (and this) did not SET it: a tool's
+# own session (drizzle-kit pull in the checks), which the template cannot bound from inside.
+UNBOUNDED_GRACE_SECONDS = 2.0
 _LAST_WAIT: list[str | None] = [None]
 
 
@@ -220,8 +226,9 @@ class LockWaits:
     """While a session of this run waits for a lock for more than a second, say every few
     seconds (a new line each time: CI logs have no terminal) which table, and who holds it."""
 
-    def __init__(self, libpq_url: str, connect_timeout: float) -> None:
-        self.libpq_url, self.connect_timeout = libpq_url, connect_timeout
+    def __init__(self, libpq_url: str, connect_timeout: float, lock_timeout: float | None = None) -> None:
+        self.libpq_url, self.connect_timeout, self.lock_timeout = libpq_url, connect_timeout, lock_timeout
+        self.report_after = min(REPORT_AFTER_SECONDS, lock_timeout / 2) if lock_timeout else REPORT_AFTER_SECONDS
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="lock-waits", daemon=True)
         self.last: str | None = None  # the latest wait seen: named in a failure's message
@@ -242,7 +249,7 @@ class LockWaits:
             return
         reported: dict[tuple[int, str], float] = {}
         try:
-            while not self.stopped.wait(0.5):
+            while not self.stopped.wait(POLL_SECONDS):
                 with session.cursor() as cursor:
                     cursor.execute(LOCK_WAITS, (f"migrate:%{session_settings.run_suffix()}",))
                     rows = cursor.fetchall()
@@ -251,16 +258,27 @@ class LockWaits:
                     waiting.setdefault((pid, relation), (role, waited, []))[2].append(describe_holder(*holder))
                 for key, (role, waited, holders) in waiting.items():
                     self.last = _LAST_WAIT[0] = f"lock on {key[1]} held by {', '.join(holders)}"
-                    if waited >= REPORT_AFTER_SECONDS and waited - reported.get(key, -REPORT_EVERY_SECONDS) >= (
+                    if waited >= self.report_after and waited - reported.get(key, -REPORT_EVERY_SECONDS) >= (
                         REPORT_EVERY_SECONDS
                     ):
                         reported[key] = waited
                         print(f"  … {role}: waiting {waited:.0f} s for a {self.last}", flush=True)
+                    if self.lock_timeout is not None and waited > self.lock_timeout + UNBOUNDED_GRACE_SECONDS:
+                        self._cancel(session, key[0], role, waited)
                 reported = {key: value for key, value in reported.items() if key in waiting}
         except Exception:  # noqa: BLE001 - e.g. the server went away: the run itself will say so
             return
         finally:
             session.close()
+
+    def _cancel(self, session: connection, pid: int, role: str, waited: float) -> None:
+        print(
+            f"  ✗ {role}: its session (pid {pid}) has waited {waited:.0f} s, more than DB_LOCK_TIMEOUT: "
+            "cancelling its statement (lock timeout)",
+            flush=True,
+        )
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_cancel_backend(%s)", (pid,))
 
 
 def _holder(cursor: Cursor) -> str:

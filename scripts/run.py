@@ -242,7 +242,10 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         if args.lock:
             wait = config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")
             connect_timeout = config.seconds(database.settings, "DB_CONNECT_TIMEOUT", "5")
-            waited = stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
+            lock_timeout = config.duration_seconds(config.migration_bounds(database.settings)["lock_timeout"])
+            waited = stack.enter_context(
+                migration_lock(database.libpq_url, wait, connect_timeout, lock_timeout or None)
+            )
             # The run that held the lock may have applied everything and left a fresh record.
             if waited and args.fast and (record := fastpath.up_to_date(database.settings, holding_lock=True)):
                 print(f"✓ up to date: {record['summary']} (the run before this one left nothing to do)")
