@@ -138,6 +138,12 @@ function watchConnection(client) {
   return seen;
 }
 
+// The database's own words when it said why (e.g. 57P01, the session terminated), else what
+// the dead connection said ("Connection terminated unexpectedly").
+function describeFailure(error, connection) {
+  return (error?.cause ?? error)?.code || !connection.error ? describe(error) : describe(connection.error);
+}
+
 async function main() {
   const options = parseArguments(process.argv.slice(2));
   const systems = readSystems();
@@ -197,7 +203,7 @@ async function main() {
           retries,
         );
       } catch (error) {
-        fail(`${shown}: ${describe(connection.error ?? error)}`);
+        fail(`${shown}: ${describeFailure(error, connection)}`);
       }
       rmSync(join(stage, `${entry.tag}.sql`));
       console.log(`✓ applied ${shown} (${Math.round(performance.now() - started)} ms)`);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -257,8 +258,8 @@ def terminated(clone: Clone, run: object) -> tuple[int, str]:
 
 
 def migrate_script(clone: Clone, database: Database, **env: str) -> object:
-    """`make migrate`'s own command, whose exit code make would hide."""
-    command = ["uv", "run", "--frozen", "python", "-m", "scripts.run", "--fast", "--lock", "--check", "--ordered"]
+    """`make migrate`'s own command (without make and uv, whose exit codes would hide its own)."""
+    command = [sys.executable, "-m", "scripts.run", "--fast", "--lock", "--check", "--ordered"]
     steps = [
         "--step",
         SYSTEMS["FRONTEND_DIR"],
