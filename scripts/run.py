@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts import fastpath, lock, session_settings, systems
-from scripts.errors import Failure, StepFailed, UnknownAppliedMigration, UsageError, entry_point, report_all
+from scripts.errors import (
+    Failure,
+    StepFailed,
+    TableLockBusy,
+    UnknownAppliedMigration,
+    UsageError,
+    entry_point,
+    report_all,
+)
 from scripts.session_settings import application_name
 from scripts.settings import REPO_ROOT, Settings
 
@@ -79,11 +87,15 @@ def run_step(
             where = f" in {failed_file}"
         if state is not None:
             print(describe(state))
-    holder = ""
-    if "lock timeout" in result.cause and (last := lock.last_wait()):
-        holder = f"; last seen waiting: {last}"
+    if "lock timeout" in result.cause:
+        last = lock.last_wait()
+        raise TableLockBusy(
+            f"{label} failed{where} (exit {result.code}): {result.cause}"
+            + (f"; the last wait was for a {last}" if last else ""),
+            hint_for(result.cause),
+        )
     raise StepFailed(
-        f"{label} failed{where} (exit {result.code}): {result.cause}{holder}",
+        f"{label} failed{where} (exit {result.code}): {result.cause}",
         hint_for(result.cause),
     )
 
