@@ -77,12 +77,6 @@ class MigrationLocked(Failure):
     exit_code = 21
 
 
-class TableLockBusy(StepFailed):
-    """A migration timed out on a table's lock on every attempt (DB_LOCK_TIMEOUT, DB_LOCK_RETRIES)."""
-
-    exit_code = 43
-
-
 class BackupFailed(Failure):
     exit_code = 22
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg2
 from psycopg2.extensions import connection
 from psycopg2.extensions import cursor as Cursor
 
@@ -179,12 +180,15 @@ def end_own_sessions(connection: connection) -> None:
     running on the server, which must not outlive the run (nor its lock)."""
     if connection.closed:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            "AND datname = current_database() AND application_name LIKE %s",
-            (f"migrate:%{session_settings.run_suffix()}",),
-        )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND datname = current_database() AND application_name LIKE %s",
+                (f"migrate:%{session_settings.run_suffix()}",),
+            )
+    except psycopg2.Error:
+        pass  # the server went away (the run's own failure says so): nothing of the run is left on it
 
 
 # This run's sessions that wait for a lock, and who holds it up (pg_blocking_pids).

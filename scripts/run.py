@@ -29,7 +29,6 @@ from scripts import fastpath, lock, session_settings, systems
 from scripts.errors import (
     Failure,
     StepFailed,
-    TableLockBusy,
     UnknownAppliedMigration,
     UsageError,
     entry_point,
@@ -89,7 +88,7 @@ def run_step(
             print(describe(state))
     if "lock timeout" in result.cause:
         last = lock.last_wait()
-        raise TableLockBusy(
+        raise StepFailed(
             f"{label} failed{where} (exit {result.code}): {result.cause}"
             + (f"; the last wait was for a {last}" if last else ""),
             hint_for(result.cause),
