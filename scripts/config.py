@@ -109,7 +109,7 @@ def bounds_variable(bounds: dict[str, str]) -> str:
 
 
 # A migration that times out on a lock gives way, waits, and is tried again (env.py, drizzle_migrate.mjs).
-LOCK_RETRIES_DEFAULT = "8"
+LOCK_RETRIES_DEFAULT = "5"  # with DB_LOCK_TIMEOUT=2s: at most 12 s waiting for locks, 15.5 s between attempts
 LOCK_RETRY_MAX_WAIT_DEFAULT = "15"
 FIRST_RETRY_WAIT_SECONDS = 0.5
 MAX_LOCK_RETRIES = 100

@@ -97,7 +97,7 @@ function describe(error) {
   return cause?.code ? `${message} (SQLSTATE ${cause.code})` : message;
 }
 
-// "retries=8 first_wait=0.5 max_wait=15" (MIGRATION_LOCK_RETRIES, from make migrate; none when unset).
+// "retries=5 first_wait=0.5 max_wait=15" (MIGRATION_LOCK_RETRIES, from make migrate; none when unset).
 function lockRetries(text) {
   const given = Object.fromEntries(bounds(text));
   return {
