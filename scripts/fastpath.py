@@ -161,6 +161,7 @@ def up_to_date(settings: Settings, *, holding_lock: bool = False) -> dict | None
     for name, default in SECONDS_SETTINGS:
         config.seconds(settings, name, default)
     bounds = config.migration_bounds(settings)
+    config.lock_retries(settings)
     try:
         record = json.loads(RECORD_FILE.read_text())
         if record.get("version") != RECORD_VERSION or record.get("database") != database_key(raw):

@@ -26,14 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scripts import fastpath, lock, session_settings, systems
-from scripts.errors import (
-    Failure,
-    StepFailed,
-    UnknownAppliedMigration,
-    UsageError,
-    entry_point,
-    report_all,
-)
+from scripts.errors import Failure, StepFailed, UnknownAppliedMigration, UsageError, entry_point, report_all
 from scripts.session_settings import application_name
 from scripts.settings import REPO_ROOT, Settings
 
