@@ -167,6 +167,7 @@ def connect(
     variable: str = "DATABASE_URL",
     options: str | None = None,
     bounds: dict[str, str] | None = None,
+    role: str | None = "tooling",
 ) -> connection:
     """Check 4: log in (with ``options``, the startup options the tools send). Returns an open
     psycopg2 connection (autocommit), bounded as a migration's session is (``bounds``, by default
@@ -180,15 +181,19 @@ def connect(
             stop=stop_after_delay(TRANSIENT_GRACE_SECONDS),
             wait=wait_fixed(0.25),
             reraise=True,
-        )(_login)(url, timeout, variable, options, bounds)
+        )(_login)(url, timeout, variable, options, bounds, role)
     except ServerNotReady as failure:
         raise DatabaseUnreachable(failure.message, "wait for the server, then run the command again") from None
     return session
 
 
-def _login(url: DatabaseUrl, timeout: float, variable: str, options: str | None, bounds: dict[str, str]) -> connection:
+def _login(
+    url: DatabaseUrl, timeout: float, variable: str, options: str | None, bounds: dict[str, str], role: str | None
+) -> connection:
     try:
-        return session_settings.open_session(for_libpq(url), connect_timeout=timeout, bounds=bounds, options=options)
+        return session_settings.open_session(
+            for_libpq(url), connect_timeout=timeout, bounds=bounds, options=options, role=role
+        )
     except psycopg2.OperationalError as error:
         raise _classify_login_error(url, str(error), variable) from None
     except psycopg2.ProgrammingError:
@@ -338,8 +343,9 @@ def check_own_session(url: DatabaseUrl, timeout: float, variable: str) -> None:
 def check_settings_reach_the_server(
     url: DatabaseUrl, timeout: float, variable: str, options: str | None, bounds: dict[str, str]
 ) -> None:
-    """Check 7, on a session of its own (after check 6 has closed its two)."""
-    session = connect(url, timeout, variable, options)
+    """Check 7, on a session of its own (after check 6 has closed its two), with nothing SET
+    before it: what is in force is what the startup options did."""
+    session = connect(url, timeout, variable, options, bounds={}, role=None)
     try:
         if options:
             session_settings.check_startup_options(session, options, variable)

@@ -171,7 +171,7 @@ def open_session(
     *,
     connect_timeout: float,
     bounds: dict[str, str] | None,
-    role: str = "tooling",
+    role: str | None = "tooling",
     options: str | None = None,
     **parameters: object,
 ) -> connection:
@@ -183,7 +183,8 @@ def open_session(
     session = psycopg2.connect(libpq_url, connect_timeout=max(1, int(connect_timeout)), **extra, **parameters)
     try:
         session.autocommit = True
-        set_bounds(session, {**(bounds or {}), **session_settings(role, session)})
+        # role None: a session that must show what its startup options did, untouched (check 7).
+        set_bounds(session, {**(bounds or {}), **(session_settings(role, session) if role else {})})
     except BaseException:
         session.close()
         raise
