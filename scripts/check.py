@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import re
 
-import psycopg2
-
-from scripts import accept, frontend_checks, merge_state, order, plan, systems
+from scripts import accept, config, frontend_checks, merge_state, order, plan, session_settings, systems
 from scripts.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -67,7 +65,8 @@ def unrecorded_backend_tables(state: DatabaseState, env: dict[str, str]) -> list
     backend = systems.load().backend
     if state.backend.applied or not state.backend.migrations or state.backend.problems:
         return []
-    connection = psycopg2.connect(env["DATABASE_URL"], connect_timeout=5)
+    bounds = config.migration_bounds(config.settings())  # bounded, as every session of the tooling
+    connection = session_settings.open_session(env["DATABASE_URL"], connect_timeout=5, bounds=bounds, role="check")
     try:
         with connection.cursor() as cursor:
             cursor.execute(

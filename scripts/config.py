@@ -75,7 +75,9 @@ def seconds(settings: Settings, name: str, default: str) -> float:
 POSTGRES_DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
 # The migrations' bounds: the variable that sets each, the PostgreSQL setting, its default.
 BOUND_SETTINGS = (
-    ("DB_LOCK_TIMEOUT", "lock_timeout", "5s"),
+    # Short, and retried (lock_retries): while a migration waits for its lock, every query that
+    # comes after it on that table waits behind it, so the app stalls at most this long per attempt.
+    ("DB_LOCK_TIMEOUT", "lock_timeout", "2s"),
     ("DB_STATEMENT_TIMEOUT", "statement_timeout", "15min"),
 )
 
@@ -97,6 +99,40 @@ def migration_bounds(settings: Settings) -> dict[str, str]:
     return bounds
 
 
+DURATION_UNITS = {"ms": 0.001, "": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}  # none: milliseconds
+
+
+def duration_seconds(value: str) -> float:
+    """A checked PostgreSQL duration ("2s", "1500", "15min") in seconds."""
+    number, unit = re.match(r"^(\d+)\s*([a-z]*)$", value).groups()
+    return int(number) * DURATION_UNITS[unit]
+
+
 def bounds_variable(bounds: dict[str, str]) -> str:
     """``MIGRATION_BOUNDS``, as env.py and scripts/drizzle_migrate.mjs read it: "lock_timeout=5s ..."."""
     return " ".join(f"{setting}={value}" for setting, value in bounds.items())
+
+
+# A migration that times out on a lock gives way, waits, and is tried again (env.py, drizzle_migrate.mjs).
+LOCK_RETRIES_DEFAULT = "5"  # with DB_LOCK_TIMEOUT=2s: at most 12 s waiting for locks, 15.5 s between attempts
+LOCK_RETRY_MAX_WAIT_DEFAULT = "15"
+FIRST_RETRY_WAIT_SECONDS = 0.5
+MAX_LOCK_RETRIES = 100
+
+
+def lock_retries(settings: Settings) -> dict[str, str]:
+    """``MIGRATION_LOCK_RETRIES``'s parts, checked: how many more attempts (DB_LOCK_RETRIES), the
+    first wait, doubled each time up to DB_LOCK_RETRY_MAX_WAIT seconds (each with jitter)."""
+    value = settings.get("DB_LOCK_RETRIES", LOCK_RETRIES_DEFAULT).strip()
+    if not value.isdigit() or int(value) > MAX_LOCK_RETRIES:
+        raise InvalidSetting(
+            f"DB_LOCK_RETRIES={value!r} is not a whole number from 0 to {MAX_LOCK_RETRIES}",
+            f"set DB_LOCK_RETRIES to e.g. {LOCK_RETRIES_DEFAULT}",
+        )
+    max_wait = seconds(settings, "DB_LOCK_RETRY_MAX_WAIT", LOCK_RETRY_MAX_WAIT_DEFAULT)
+    return {"retries": str(int(value)), "first_wait": f"{FIRST_RETRY_WAIT_SECONDS:g}", "max_wait": f"{max_wait:g}"}
+
+
+def settings_variable(values: dict[str, str]) -> str:
+    """NAME=VALUE pairs in one variable, as env.py and scripts/drizzle_migrate.mjs read them."""
+    return " ".join(f"{name}={value}" for name, value in values.items())

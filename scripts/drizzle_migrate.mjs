@@ -207,6 +207,53 @@ function describe(error) {
   return cause?.code ? `${message} (SQLSTATE ${cause.code})` : message;
 }
 
+// "retries=5 first_wait=0.5 max_wait=15" (MIGRATION_LOCK_RETRIES, from make migrate; none when unset).
+function lockRetries(text) {
+  const given = Object.fromEntries(bounds(text));
+  return {
+    retries: Number(given.retries ?? 0),
+    firstWait: Number(given.first_wait ?? 0.5),
+    maxWait: Number(given.max_wait ?? 15),
+  };
+}
+
+// A migration whose lock wait times out (lock_timeout: short, so that the app's queries never
+// queue long behind it) has been rolled back whole: wait, with backoff and jitter, and apply it again.
+async function withLockRetries(apply, shown, { retries, firstWait, maxWait }) {
+  let wait = firstWait;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await apply();
+    } catch (error) {
+      if ((error?.cause ?? error)?.code !== "55P03" || attempt > retries) throw error;
+      const pause = wait / 2 + (Math.random() * wait) / 2;
+      const next = `attempt ${attempt + 1} of ${retries + 1} in ${pause.toFixed(1)} s`;
+      console.log(`lock timeout on ${shown} (${describe(error)}): ${next}`);
+      await new Promise((resolve) => setTimeout(resolve, pause * 1000));
+      wait = Math.min(wait * 2, maxWait);
+    }
+  }
+}
+
+// A dead connection (the server stopped, the session terminated) is an 'error' event on the client
+// and its connection: unhandled, Node would crash before saying which migration it was applying.
+// The query in flight fails with it too, and that failure names the file.
+function watchConnection(client) {
+  const seen = { error: null };
+  const note = (error) => {
+    seen.error ??= error;
+  };
+  client.on("error", note);
+  client.connection?.on("error", note);
+  return seen;
+}
+
+// The database's own words when it said why (e.g. 57P01, the session terminated), else what
+// the dead connection said ("Connection terminated unexpectedly").
+function describeFailure(error, connection) {
+  return (error?.cause ?? error)?.code || !connection.error ? describe(error) : describe(connection.error);
+}
+
 async function main() {
   const options = parseArguments(process.argv.slice(2));
   const systems = readSystems();
@@ -224,8 +271,10 @@ async function main() {
   const { migrate } = require("drizzle-orm/node-postgres/migrator");
   const { readMigrationFiles } = require("drizzle-orm/migrator");
 
+  const retries = lockRetries(process.env.MIGRATION_LOCK_RETRIES);
   const journal = JSON.parse(readFileSync(join(migrations, "meta", "_journal.json"), "utf8"));
   const client = new pg.Client({ connectionString: url });
+  const connection = watchConnection(client);
   const stage = mkdtempSync(join(tmpdir(), "drizzle-migrate-"));
   try {
     try {
@@ -233,7 +282,9 @@ async function main() {
     } catch (error) {
       fail(`cannot connect to the database: ${describe(error)}`);
     }
-    for (const [name, value] of bounds(process.env.MIGRATION_BOUNDS)) {
+    // The run's name for this session and its client check too (MIGRATION_SESSION, from make migrate).
+    const session = [...bounds(process.env.MIGRATION_BOUNDS), ...bounds(process.env.MIGRATION_SESSION)];
+    for (const [name, value] of session) {
       await client.query("SELECT set_config($1, $2, false)", [name, value]);
     }
     const newest = await newestApplied(client, schema, table);
@@ -261,9 +312,13 @@ async function main() {
         await applyOutsideTransaction(client, stage, shown, statements, { schema, table }, readMigrationFiles);
       } else {
         try {
-          await migrate(db, { migrationsFolder: stage, migrationsSchema: schema, migrationsTable: table });
+          await withLockRetries(
+            () => migrate(db, { migrationsFolder: stage, migrationsSchema: schema, migrationsTable: table }),
+            shown,
+            retries,
+          );
         } catch (error) {
-          fail(`${shown}: ${describe(error)}`);
+          fail(`${shown}: ${describeFailure(error, connection)}`);
         }
       }
       rmSync(join(stage, `${entry.tag}.sql`));

@@ -24,9 +24,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
-
-from scripts import config, frontend_sources, systems
+from scripts import config, frontend_sources, session_settings, systems
 from scripts.lock import LOCK_KEY
 from scripts.settings import REPO_ROOT, Settings
 
@@ -127,9 +125,13 @@ def _source_files(sources: list[str], root: Path) -> Iterator[Path]:
             yield from sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-def read_database(raw_url: str, *, holding_lock: bool = False) -> list | None:
-    """The database's side of the record, in one round trip; None while another migration runs."""
-    connection = psycopg2.connect(libpq_url(raw_url), connect_timeout=2)
+def read_database(raw_url: str, bounds: dict[str, str], *, holding_lock: bool = False) -> list | None:
+    """The database's side of the record, in one round trip; None while another migration runs.
+
+    Bounded (``bounds``): its catalog functions (pg_get_indexdef) lock the tables, and a session
+    holding ACCESS EXCLUSIVE on one would otherwise hold this query, and the run, without end.
+    """
+    connection = session_settings.open_session(libpq_url(raw_url), connect_timeout=2, bounds=bounds)
     try:
         with connection.cursor() as cursor:
             declared = systems.load()
@@ -158,14 +160,15 @@ def up_to_date(settings: Settings, *, holding_lock: bool = False) -> dict | None
     # The settings a full run would refuse are refused here too (InvalidSetting).
     for name, default in SECONDS_SETTINGS:
         config.seconds(settings, name, default)
-    config.migration_bounds(settings)
+    bounds = config.migration_bounds(settings)
+    config.lock_retries(settings)
     try:
         record = json.loads(RECORD_FILE.read_text())
         if record.get("version") != RECORD_VERSION or record.get("database") != database_key(raw):
             return None
         if record.get("fingerprint") != fingerprint():
             return None
-        state = read_database(raw, holding_lock=holding_lock)
+        state = read_database(raw, bounds, holding_lock=holding_lock)
         if state is None or state != record["state"]:
             return None
     except Exception:  # noqa: BLE001 - any doubt at all means: run the full path
@@ -176,7 +179,8 @@ def up_to_date(settings: Settings, *, holding_lock: bool = False) -> dict | None
 def snapshot(settings: Settings) -> list | None:
     """The database's side of a record now, read by the run holding the lock; None if unreadable."""
     try:
-        return read_database(settings.migration_database_url or "", holding_lock=True)
+        bounds = config.migration_bounds(settings)
+        return read_database(settings.migration_database_url or "", bounds, holding_lock=True)
     except Exception:  # noqa: BLE001 - no snapshot, no record
         return None
 

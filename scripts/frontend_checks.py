@@ -26,9 +26,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg2
-
-from scripts import backend_replay, catalog, database_url, drizzle_snapshot, frontend_sources, merge_state, systems
+from scripts import (
+    backend_replay,
+    catalog,
+    config,
+    database_url,
+    drizzle_snapshot,
+    frontend_sources,
+    merge_state,
+    session_settings,
+    systems,
+)
 from scripts.errors import (
     AuthSchemaStale,
     DrizzleSchemaAhead,
@@ -277,7 +285,8 @@ def _drift_failure(found: list[str], last_applied: str | None) -> FrontendDrift:
 
 
 def _live_schema(url: str) -> catalog.Schema:
-    connection = psycopg2.connect(url, connect_timeout=5)
+    bounds = config.migration_bounds(config.settings())  # bounded, as every session of the tooling
+    connection = session_settings.open_session(url, connect_timeout=5, bounds=bounds, role="check")
     try:
         with connection.cursor() as cursor:
             return catalog.read(cursor, systems.load().frontend.schema, backend_replay.frontend_ignored_tables())

@@ -162,27 +162,38 @@ def startup_options(url: DatabaseUrl, settings: Settings) -> str | None:
 
 
 def connect(
-    url: DatabaseUrl, timeout: float = 5, variable: str = "DATABASE_URL", options: str | None = None
+    url: DatabaseUrl,
+    timeout: float = 5,
+    variable: str = "DATABASE_URL",
+    options: str | None = None,
+    bounds: dict[str, str] | None = None,
+    role: str | None = "tooling",
 ) -> connection:
     """Check 4: log in (with ``options``, the startup options the tools send). Returns an open
-    psycopg2 connection (autocommit)."""
+    psycopg2 connection (autocommit), bounded as a migration's session is (``bounds``, by default
+    the configured DB_LOCK_TIMEOUT and DB_STATEMENT_TIMEOUT): the tooling's own queries never
+    wait without end behind a lock (scripts/session_settings.py)."""
+    if bounds is None:
+        bounds = config.migration_bounds(config.settings())
     try:
         session = retry(
             retry=retry_if_exception_type(ServerNotReady),
             stop=stop_after_delay(TRANSIENT_GRACE_SECONDS),
             wait=wait_fixed(0.25),
             reraise=True,
-        )(_login)(url, timeout, variable, options)
+        )(_login)(url, timeout, variable, options, bounds, role)
     except ServerNotReady as failure:
         raise DatabaseUnreachable(failure.message, "wait for the server, then run the command again") from None
-    session.autocommit = True
     return session
 
 
-def _login(url: DatabaseUrl, timeout: float, variable: str, options: str | None = None) -> connection:
-    extra = {"options": options} if options else {}
+def _login(
+    url: DatabaseUrl, timeout: float, variable: str, options: str | None, bounds: dict[str, str], role: str | None
+) -> connection:
     try:
-        return psycopg2.connect(for_libpq(url), connect_timeout=max(1, int(timeout)), **extra)
+        return session_settings.open_session(
+            for_libpq(url), connect_timeout=timeout, bounds=bounds, options=options, role=role
+        )
     except psycopg2.OperationalError as error:
         raise _classify_login_error(url, str(error), variable) from None
     except psycopg2.ProgrammingError:
@@ -332,8 +343,9 @@ def check_own_session(url: DatabaseUrl, timeout: float, variable: str) -> None:
 def check_settings_reach_the_server(
     url: DatabaseUrl, timeout: float, variable: str, options: str | None, bounds: dict[str, str]
 ) -> None:
-    """Check 7, on a session of its own (after check 6 has closed its two)."""
-    session = connect(url, timeout, variable, options)
+    """Check 7, on a session of its own (after check 6 has closed its two), with nothing SET
+    before it: what is in force is what the startup options did."""
+    session = connect(url, timeout, variable, options, bounds={}, role=None)
     try:
         if options:
             session_settings.check_startup_options(session, options, variable)
@@ -357,7 +369,7 @@ def run_preflight(settings: Settings | None = None, *, quiet: bool = False) -> D
     timeout = config.seconds(settings, "DB_CONNECT_TIMEOUT", "5")
     bounds = config.migration_bounds(settings)
     options = startup_options(url, settings)
-    session = connect(url, timeout, variable, options)
+    session = connect(url, timeout, variable, options, bounds)
     try:
         check_can_create(session)
     finally:

@@ -20,12 +20,14 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts import fastpath, systems
+from scripts import fastpath, lock, session_settings, systems
 from scripts.errors import Failure, StepFailed, UnknownAppliedMigration, UsageError, entry_point, report_all
+from scripts.session_settings import application_name
 from scripts.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -89,6 +91,13 @@ def run_step(
             where = f" in {failed_file}"
         if state is not None:
             print(describe(state))
+    if "lock timeout" in result.cause:
+        last = lock.last_wait()
+        raise StepFailed(
+            f"{label} failed{where} (exit {result.code}): {result.cause}"
+            + (f"; the last wait was for a {last}" if last else ""),
+            hint_for(result.cause),
+        )
     raise StepFailed(
         f"{label} failed{where} (exit {result.code}): {result.cause}",
         hint_for(result.cause),
@@ -146,8 +155,8 @@ def describe(state: DatabaseState) -> str:
 def hint_for(cause: str) -> str:
     if "lock timeout" in cause:
         return (
-            "a table it changes is busy (DB_LOCK_TIMEOUT): retry when traffic is low, or give this run "
-            "more time: make migrate DB_LOCK_TIMEOUT=60s"
+            "a table it changes stayed locked through every attempt (DB_LOCK_TIMEOUT, DB_LOCK_RETRIES): see which "
+            "session holds it above; end that session (a long transaction, an idle one) or retry when it is done"
         )
     if "statement timeout" in cause:
         return "a statement ran longer than DB_STATEMENT_TIMEOUT: raise it for this run, e.g. DB_STATEMENT_TIMEOUT=2h"
@@ -257,7 +266,10 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         if args.lock:
             wait = config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")
             connect_timeout = config.seconds(database.settings, "DB_CONNECT_TIMEOUT", "5")
-            waited = stack.enter_context(migration_lock(database.libpq_url, wait, connect_timeout))
+            lock_timeout = config.duration_seconds(config.migration_bounds(database.settings)["lock_timeout"])
+            waited = stack.enter_context(
+                migration_lock(database.libpq_url, wait, connect_timeout, lock_timeout or None)
+            )
             # The run that held the lock may have applied everything and left a fresh record.
             if waited and args.fast and (record := fastpath.up_to_date(database.settings, holding_lock=True)):
                 print(f"✓ up to date: {record['summary']} (the run before this one left nothing to do)")
@@ -266,6 +278,14 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             # reaches the server through any pooler, where PGOPTIONS does not (pre-flight checked).
             bounds = config.bounds_variable(config.migration_bounds(database.settings))
             env["MIGRATION_BOUNDS"] = node_env["MIGRATION_BOUNDS"] = bounds
+            # A migration that times out on a lock is tried again (env.py, drizzle_migrate.mjs).
+            retries = config.settings_variable(config.lock_retries(database.settings))
+            env["MIGRATION_LOCK_RETRIES"] = node_env["MIGRATION_LOCK_RETRIES"] = retries
+            session_names = migration_sessions(database)
+            env["MIGRATION_SESSION"] = node_env["MIGRATION_SESSION"] = session_names("check")
+            # The checks' other sessions (drizzle-kit pull, ...) carry the run's name too, unless the URL sets one.
+            for environment in (env, node_env):
+                environment.setdefault("PGAPPNAME", application_name("check"))
         state = checked = None
         if args.check:
             files_fingerprint = fastpath.fingerprint()
@@ -300,6 +320,9 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
         try:
             for folder, argv in steps:
                 step_env = node_env if systems.load().of_folder(folder) == frontend else env
+                if args.lock:  # each tool's session is named for its system: a killed run's are told apart
+                    owner = systems.load().of_folder(folder)
+                    step_env = {**step_env, "MIGRATION_SESSION": session_names(owner.name if owner else "tool")}
                 run_step(folder, argv, step_env, database, record_order=args.record_order, generates=args.generates)
         finally:
             if args.lock:
@@ -320,6 +343,20 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
                 summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
                 fastpath.remember(database.settings, files_fingerprint, checked, summary)
     return 0
+
+
+def migration_sessions(database: Database) -> Callable[[str], str]:
+    """``MIGRATION_SESSION`` for a tool's session of a role: its application_name, and where the
+    server has it, client_connection_check_interval (a killed tool's statement ends within seconds)."""
+    from scripts import config
+    from scripts.preflight import connect
+
+    probe = connect(database.url)
+    try:
+        extra = session_settings.session_settings("probe", probe)
+    finally:
+        probe.close()
+    return lambda role: config.settings_variable({**extra, "application_name": application_name(role)})
 
 
 def refusals_of_order(state: DatabaseState, steps: list[tuple[str, list[str]]]) -> list[Failure]:

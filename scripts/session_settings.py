@@ -10,7 +10,13 @@ for is in force, and a SET lasts to the session's next transaction.
 
 from __future__ import annotations
 
+import os
+import select
+import socket
+import time
+
 import psycopg2
+from psycopg2 import extensions
 from psycopg2.extensions import connection
 
 from scripts.config import BOUND_SETTINGS
@@ -80,8 +86,8 @@ def check_startup_options(session: connection, options: str, variable: str) -> N
                 )
 
 
-def check_bounds_last(session: connection, bounds: dict[str, str], variable: str) -> None:
-    """The run's bounds, SET in one transaction, are still in force in the next one."""
+def set_bounds(session: connection, bounds: dict[str, str]) -> list[str]:
+    """SET each bound in the (autocommit) session; the values in the server's own notation."""
     variables = {setting: (name, default) for name, setting, default in BOUND_SETTINGS}
     set_values = []
     with session.cursor() as cursor:
@@ -96,6 +102,13 @@ def check_bounds_last(session: connection, bounds: dict[str, str], variable: str
                     f"{name}={value}: the server refuses it ({reason})", f"set {name} to e.g. {default}"
                 ) from None
             set_values.append(cursor.fetchone()[0])
+    return set_values
+
+
+def check_bounds_last(session: connection, bounds: dict[str, str], variable: str) -> None:
+    """The run's bounds, SET in one transaction, are still in force in the next one."""
+    set_values = set_bounds(session, bounds)
+    with session.cursor() as cursor:
         # Autocommit: this is the session's next transaction, as a tool's next migration would be.
         cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(bounds)), list(bounds))
         in_force = cursor.fetchone()
@@ -108,3 +121,105 @@ def check_bounds_last(session: connection, bounds: dict[str, str], variable: str
                 "set DIRECT_DATABASE_URL to the database's direct address for migrations (not the pooler's); "
                 "the apps keep DATABASE_URL",
             )
+
+
+# Every session of a migration run is named "migrate:ROLE:HOST:PID" (PID: the wrapper's), so that
+# the run can watch its own lock waits, end its own backends, and a later run can tell the
+# leftovers of a killed one (scripts/lock.py). A SET, not a startup parameter: the user's URL
+# may carry an application_name of its own, and libpq's fallback would lose to it.
+APPLICATION_PREFIX = "migrate"
+# How often the server checks, during a long statement, that the client is still there (PG 14+):
+# a killed run's statement ends within seconds instead of running to its end.
+CLIENT_CHECK_INTERVAL = "2s"
+# psycopg2's states of a connection being set up, which it does not export (psycopg/connection.h).
+CONNECTING = (20, 21)
+
+
+def run_suffix(host: str | None = None, pid: int | None = None) -> str:
+    """ ":HOST:PID": the end of every application_name of one run."""
+    host = (host or socket.gethostname()).replace(":", "-")[:30]
+    return f":{host}:{pid or os.getpid()}"
+
+
+def application_name(role: str) -> str:
+    return f"{APPLICATION_PREFIX}:{role}{run_suffix()}"[:63]
+
+
+def session_settings(role: str, session: connection | None = None) -> dict[str, str]:
+    """What a migration session of ``role`` SETs besides the bounds: its name, and (where the
+    server has it, asked on ``session``) client_connection_check_interval."""
+    settings = {"application_name": application_name(role)}
+    if session is not None and client_check_supported(session):
+        settings["client_connection_check_interval"] = CLIENT_CHECK_INTERVAL
+    return settings
+
+
+def client_check_supported(session: connection) -> bool:
+    with session.cursor() as cursor:
+        try:
+            cursor.execute(
+                "SELECT set_config(name, %s, false) FROM pg_settings WHERE name = 'client_connection_check_interval'",
+                (CLIENT_CHECK_INTERVAL,),
+            )
+            return cursor.fetchone() is not None
+        except psycopg2.Error:  # the platform lacks the check (not Linux): the server says so
+            return False
+
+
+def open_session(
+    libpq_url: str,
+    *,
+    connect_timeout: float,
+    bounds: dict[str, str] | None,
+    role: str | None = "tooling",
+    options: str | None = None,
+    **parameters: object,
+) -> connection:
+    """The one way the tooling opens a session: autocommit, bounded (``bounds``: lock_timeout,
+    statement_timeout, SET in the session), named for its run, and interruptible (Ctrl-C or
+    SIGTERM cancels the query at once instead of waiting for it to end)."""
+    interruptible()
+    extra = {"options": options} if options else {}
+    session = psycopg2.connect(libpq_url, connect_timeout=max(1, int(connect_timeout)), **extra, **parameters)
+    try:
+        session.autocommit = True
+        # role None: a session that must show what its startup options did, untouched (check 7).
+        set_bounds(session, {**(bounds or {}), **(session_settings(role, session) if role else {})})
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def interruptible() -> None:
+    """Queries wait in Python, not inside libpq: a signal's handler runs at once (psycopg2 docs,
+    "Support for coroutine libraries"). libpq's connect_timeout does not apply in this mode:
+    :func:`_wait` keeps it."""
+    if extensions.get_wait_callback() is not _wait:
+        extensions.set_wait_callback(_wait)
+
+
+def _wait(session: connection) -> None:
+    deadline = None
+    if session.status in (extensions.STATUS_SETUP, *CONNECTING):
+        timeout = extensions.parse_dsn(session.dsn).get("connect_timeout")
+        deadline = time.monotonic() + float(timeout) if timeout and float(timeout) > 0 else None
+    while True:
+        try:
+            state = session.poll()
+            if state == extensions.POLL_OK:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise psycopg2.OperationalError("timeout expired")
+            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            if state == extensions.POLL_READ:
+                select.select([session.fileno()], [], [], wait)
+            elif state == extensions.POLL_WRITE:
+                select.select([], [session.fileno()], [], wait)
+        except KeyboardInterrupt:
+            # The server stops the statement too: the run ends, its query does not go on.
+            try:
+                session.cancel()
+            except psycopg2.Error:
+                pass
+            raise

@@ -1,4 +1,6 @@
 import os
+import random
+import time
 from logging.config import fileConfig
 from pathlib import Path
 
@@ -7,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from dotenv import dotenv_values
 from sqlalchemy import ForeignKeyConstraint, engine_from_config, pool, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoReferencedTableError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoReferencedTableError
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.elements import conv
 
@@ -198,7 +200,8 @@ def run_migrations_online() -> None:
     with connectable.connect() as connection:
         # The wrapper's lock and statement timeouts (scripts/run.py), SET in the session: a SET
         # reaches the server through any pooler, where the startup parameter `options` does not.
-        for setting in os.environ.get("MIGRATION_BOUNDS", "").split():
+        # Its name and client check too (MIGRATION_SESSION): a killed run's session is told apart, and ended.
+        for setting in f"{os.environ.get('MIGRATION_BOUNDS', '')} {os.environ.get('MIGRATION_SESSION', '')}".split():
             name, _, value = setting.partition("=")
             connection.execute(text("SELECT set_config(:name, :value, false)"), {"name": name, "value": value})
         connection.commit()
@@ -214,12 +217,43 @@ def migrate(connection) -> None:
     context.configure(connection=connection, transaction_per_migration=True, **ownership)
 
     with context.begin_transaction():
-        # The version table lives in the backend's schema, so it must exist first.
-        connection.execute(CreateSchema(BACKEND_SCHEMA, if_not_exists=True))
-        context.run_migrations()
+        # A revision that times out on a lock is rolled back and run again (MIGRATION_LOCK_RETRIES).
+        with_lock_retries(connection, lambda: run_migrations(connection))
         # make migrate asks `alembic check`'s question after applying, without a second start.
         if drift_report := os.environ.get("MIGRATE_DRIFT_REPORT"):
             Path(drift_report).write_text(repr(compare_metadata(context.get_context(), target_metadata)))
+
+
+def run_migrations(connection) -> None:
+    # The version table lives in the backend's schema, so it must exist first.
+    connection.execute(CreateSchema(BACKEND_SCHEMA, if_not_exists=True))
+    context.run_migrations()
+
+
+def with_lock_retries(connection, run) -> None:
+    """Run; when a revision's lock wait times out (lock_timeout, set short by make migrate so that
+    the app's queries never queue long behind it), its transaction has been rolled back: wait
+    with backoff and jitter, and run again from that revision (docs/migrations.md)."""
+    # "retries=5 first_wait=0.5 max_wait=15" from make migrate; a raw `alembic upgrade` tries once.
+    given = os.environ.get("MIGRATION_LOCK_RETRIES") or "retries=0 first_wait=0 max_wait=0"
+    retry = dict(part.split("=", 1) for part in given.split())
+    retries, wait, max_wait = int(retry["retries"]), float(retry["first_wait"]), float(retry["max_wait"])
+    for attempt in range(1, retries + 2):
+        try:
+            run()
+            return
+        except DBAPIError as error:
+            if getattr(error.orig, "pgcode", None) != "55P03" or attempt > retries:
+                raise
+            connection.rollback()
+            pause = random.uniform(wait / 2, wait)  # noqa: S311 - jitter: runs that collided do not again
+            print(
+                f"lock timeout ({str(error.orig).splitlines()[0]}): attempt {attempt + 1} of {retries + 1} "
+                f"in {pause:.1f} s",
+                flush=True,
+            )
+            time.sleep(pause)
+            wait = min(wait * 2, max_wait)
 
 
 if context.is_offline_mode():
