@@ -382,13 +382,13 @@ def outcome_of(measured: Measured) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for found in (
         lambda line: line.startswith("✗"),
-        lambda line: re.match(r"(error|message): ", line) is not None or "psycopg2.errors." in line,
+        lambda line: re.match(r"(cause: )?(error|message): ", line) is not None or "psycopg2.errors." in line,
         lambda line: "error" in line.lower() and not line.startswith("make:"),
     ):
         cause = next((line for line in lines if found(line)), None)
         if cause:
             break
-    cause = (cause or (lines[-1] if lines else "")).removeprefix("message:").strip(" ',")
+    cause = re.sub(r"^(cause: )?(error|message): ", "", cause or (lines[-1] if lines else "")).strip(" ',")
     return f"FAILED (exit {measured.code}): {cause[:200]}"
 
 
@@ -670,6 +670,12 @@ def main() -> int:
         )
 
     say("\n" + "\n".join(table_lines(rows)))
+    say(
+        "(sent, failed: requests due while the migration ran; failed: non-2xx or no answer in "
+        f"{knobs.timeout:g} s. p50, p99: latency from the time each was due, in the {knobs.before:g} s before "
+        "and during. p99 x: during / before. lock wait: the longest an app query waited on a lock the "
+        "migration held or queued for. migration: the command's wall time, make migrate's checks included.)"
+    )
     for title, reason in skipped:
         say(f"{title}: skipped: {reason}")
     say(

@@ -98,7 +98,9 @@ class Load:
             self._error = error
 
     async def _drive(self) -> None:
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+        # Idle connections are dropped before the servers drop them (uvicorn and Node after 5 s):
+        # a request sent on a connection the server is closing would fail for no fault of the app.
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=2)
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as client:
             for user in self.users:
                 if not user.cookie:
@@ -133,11 +135,15 @@ class Load:
         return response
 
     async def _one(self, client: httpx.AsyncClient, number: int, due: float) -> None:
-        # Shifted by one user each cycle: every user gets every operation (the sign-ins too).
+        # Shifted by one user each cycle: every user gets every operation.
         user = self.users[(number + number // len(CYCLE)) % len(self.users)]
         operation = CYCLE[number % len(CYCLE)]
-        if operation == "sign_in" and (number // len(CYCLE)) % SIGN_IN_EVERY:
-            operation = "session"
+        if operation == "sign_in":
+            cycle = number // len(CYCLE)
+            if cycle % SIGN_IN_EVERY:
+                operation = "session"
+            else:  # the users in turn: each signs in once every users * SIGN_IN_EVERY cycles
+                user = self.users[(cycle // SIGN_IN_EVERY) % len(self.users)]
         if operation == "back_delete" and not user.created:
             operation = "back_list"
         headers = {"Cookie": user.cookie, "X-Forwarded-For": user.address, "Origin": self.frontend}
