@@ -40,7 +40,7 @@ from bench.live_locks import HOLDER_NAME, MONITOR_NAME, LockMonitor
 from scripts.database_url import for_libpq, parse
 from scripts.errors import Failure, UsageError, entry_point
 from scripts.localcluster import LocalCluster
-from scripts.redact import redact
+from scripts.redact import add_secret, redact
 from scripts.settings import REPO_ROOT
 from scripts.tools import NODE_BIN
 
@@ -65,19 +65,42 @@ def number(name: str, default: str) -> float:
 class Knobs:
     """The run's sizes and times, from the environment (docs/development.md, Benchmark)."""
 
-    notes: int = int(number("BENCH_LIVE_NOTES", "1000000"))
-    users: int = int(number("BENCH_LIVE_USERS", "100000"))
-    load_users: int = int(number("BENCH_LIVE_LOAD_USERS", "20"))
-    rate: float = number("BENCH_LIVE_RATE", "50")
-    warmup: float = number("BENCH_LIVE_WARMUP", "5")
-    before: float = number("BENCH_LIVE_BEFORE", "8")
-    after: float = number("BENCH_LIVE_AFTER", "2")
-    hold: float = number("BENCH_LIVE_HOLD", "8")
-    timeout: float = number("BENCH_LIVE_TIMEOUT", "5")
-    frontend: str = os.environ.get("BENCH_LIVE_FRONTEND", "build")  # build: next build + next start; dev: next dev
-    server: str = os.environ.get("BENCH_LIVE_SERVER", "")
-    keep: bool = os.environ.get("BENCH_LIVE_KEEP") == "1"
-    only: tuple[str, ...] = tuple(filter(None, os.environ.get("BENCH_LIVE_ONLY", "").split(",")))
+    notes: int
+    users: int
+    load_users: int
+    rate: float
+    warmup: float
+    before: float
+    after: float
+    hold: float
+    timeout: float
+    frontend: str  # build: next build + next start; dev: next dev
+    server: str
+    keep: bool
+    only: tuple[str, ...]
+
+    @classmethod
+    def read(cls) -> Knobs:
+        knobs = cls(
+            notes=int(number("BENCH_LIVE_NOTES", "1000000")),
+            users=max(1, int(number("BENCH_LIVE_USERS", "100000"))),
+            load_users=max(1, int(number("BENCH_LIVE_LOAD_USERS", "20"))),
+            rate=number("BENCH_LIVE_RATE", "50"),
+            warmup=number("BENCH_LIVE_WARMUP", "5"),
+            before=number("BENCH_LIVE_BEFORE", "8"),
+            after=number("BENCH_LIVE_AFTER", "2"),
+            hold=number("BENCH_LIVE_HOLD", "8"),
+            timeout=number("BENCH_LIVE_TIMEOUT", "5"),
+            frontend=os.environ.get("BENCH_LIVE_FRONTEND", "build"),
+            server=os.environ.get("BENCH_LIVE_SERVER", ""),
+            keep=os.environ.get("BENCH_LIVE_KEEP") == "1",
+            only=tuple(filter(None, os.environ.get("BENCH_LIVE_ONLY", "").split(","))),
+        )
+        if knobs.rate <= 0 or knobs.timeout <= 0:
+            raise UsageError("BENCH_LIVE_RATE and BENCH_LIVE_TIMEOUT must be above 0", "e.g. 50 and 5")
+        if knobs.frontend not in ("build", "dev"):
+            raise UsageError(f"BENCH_LIVE_FRONTEND={knobs.frontend!r}", "BENCH_LIVE_FRONTEND=build (default) or dev")
+        return knobs
 
 
 @dataclass
@@ -143,6 +166,7 @@ class Server:
             self.admin = parse(f"postgresql://bench:bench-only-password@127.0.0.1:{port}/postgres")
             self.cluster = LocalCluster(home=workdir / "cluster", port=port)
             self.cluster.ensure_running(self.admin)
+        add_secret(self.admin.password)  # masked in everything printed or written
         self.created: list[str] = []
 
     def url(self, name: str) -> str:
@@ -563,13 +587,11 @@ def catalog(url: str) -> dict[str, bool]:
 
 
 def say(message: str) -> None:
-    print(message, flush=True)
+    print(redact(message), flush=True)
 
 
 def main() -> int:
-    knobs = Knobs()
-    if knobs.frontend not in ("build", "dev"):
-        raise UsageError(f"BENCH_LIVE_FRONTEND={knobs.frontend!r}", "BENCH_LIVE_FRONTEND=build (default) or dev")
+    knobs = Knobs.read()
     changes = [c for c in CHANGES if not knobs.only or c.key in knobs.only]
     if not changes:
         raise UsageError(
@@ -618,6 +640,7 @@ def main() -> int:
         say(f"  filled: {knobs.users:,} users, {knobs.notes:,} notes in {time.monotonic() - started:.1f} s")
 
         secret = secrets.token_urlsafe(32)
+        add_secret(secret)
         apps = Apps(app_root, knobs, workdir, secret)
         stack.callback(apps.stop)
         signed_up = run(
@@ -639,7 +662,10 @@ def main() -> int:
             f"  frontend: {'next build' if knobs.frontend == 'build' else 'next dev'}"
             + (f" in {build_seconds:.0f} s, served by next start" if build_seconds else "")
         )
-        say(f"  make migrate's lock timeout: DB_LOCK_TIMEOUT={lock_timeout_text}")
+        say(
+            f"  make migrate's lock timeout: DB_LOCK_TIMEOUT={lock_timeout_text}; the app lock is held "
+            f"{knobs.hold:g} s from the migration's first wait (BENCH_LIVE_HOLD)"
+        )
         say(f"  setup took {time.monotonic() - begun:.0f} s\n")
 
         for change in changes:

@@ -319,7 +319,7 @@ CHANGES = (
     Change("auth-field", "required Better Auth field on user", "frontend", auth_field_recipe, auth_field_naive),
     Change(
         "lock-wait",
-        "column on api.note, table locked 8 s",
+        "column on api.note behind an app lock",
         "backend",
         lock_wait,
         lock_wait,
