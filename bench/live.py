@@ -559,28 +559,51 @@ def verdicts(rows: list[Row], lock_timeout: float) -> list[str]:
     return lines
 
 
+# What each recipe leaves in the catalog, by change: (what, a query answering true or false).
 CATALOG = {
-    "index exists and is valid": f"SELECT coalesce(bool_and(i.indisvalid), false) FROM pg_index i "
-    f"WHERE i.indexrelid = to_regclass('api.{INDEX_NAME}')",
-    "foreign key is validated": "SELECT coalesce(bool_and(convalidated), false) FROM pg_constraint "
-    f"WHERE conname = '{FK_NAME}'",
-    "api.note.slug is NOT NULL": "SELECT coalesce(bool_and(attnotnull), false) FROM pg_attribute "
-    "WHERE attrelid = to_regclass('api.note') AND attname = 'slug' AND NOT attisdropped",
-    f"user.{USER_FIELD} is NOT NULL": "SELECT coalesce(bool_and(attnotnull), false) FROM pg_attribute "
-    f"WHERE attrelid = to_regclass('public.\"user\"') AND attname = '{USER_FIELD}' AND NOT attisdropped",
-    "api.note.archived_at exists": "SELECT count(*) = 1 FROM pg_attribute "
-    "WHERE attrelid = to_regclass('api.note') AND attname = 'archived_at' AND NOT attisdropped",
+    "index": (
+        "index exists and is valid",
+        "SELECT coalesce(bool_and(indisvalid), false) FROM pg_index "
+        f"WHERE indexrelid = to_regclass('api.{INDEX_NAME}')",
+    ),
+    "foreign-key": (
+        "foreign key is validated",
+        f"SELECT coalesce(bool_and(convalidated), false) FROM pg_constraint WHERE conname = '{FK_NAME}'",
+    ),
+    "column": (
+        "api.note.slug is NOT NULL",
+        "SELECT coalesce(bool_and(attnotnull), false) FROM pg_attribute "
+        "WHERE attrelid = to_regclass('api.note') AND attname = 'slug' AND NOT attisdropped",
+    ),
+    "auth-field": (
+        f"user.{USER_FIELD} is NOT NULL",
+        "SELECT coalesce(bool_and(attnotnull), false) FROM pg_attribute "
+        f"WHERE attrelid = to_regclass('public.\"user\"') AND attname = '{USER_FIELD}' AND NOT attisdropped",
+    ),
+    "lock-wait": (
+        "api.note.archived_at exists",
+        "SELECT count(*) = 1 FROM pg_attribute "
+        "WHERE attrelid = to_regclass('api.note') AND attname = 'archived_at' AND NOT attisdropped",
+    ),
+    "drizzle-index": (
+        "index on user exists and is valid",
+        "SELECT coalesce(bool_and(indisvalid), false) FROM pg_index "
+        "WHERE indexrelid = to_regclass('public.user_created_at_idx')",
+    ),
 }
 
 
-def catalog(url: str) -> dict[str, bool]:
+def catalog(url: str, changes: list[Change]) -> dict[str, bool]:
+    """What the catalog says of each change that ran."""
     connection = psycopg2.connect(url, application_name=MONITOR_NAME)
     try:
         with connection.cursor() as cursor:
             found = {}
-            for what, query in CATALOG.items():
-                cursor.execute(query)
-                found[what] = bool(cursor.fetchone()[0])
+            for change in changes:
+                if change.key in CATALOG and not change.skip_reason:
+                    what, query = CATALOG[change.key]
+                    cursor.execute(query)
+                    found[what] = bool(cursor.fetchone()[0])
             return found
     finally:
         connection.close()
@@ -689,7 +712,7 @@ def main() -> int:
                     tail = measured.output.splitlines()[-8:]
                     say("    make migrate said:\n" + "\n".join(f"      {line}" for line in tail))
         apps.stop()
-        found = catalog(urls["recipe"])
+        found = catalog(urls["recipe"], changes)
         apps_log = workdir / "apps.log"
         outputs.append(
             "=== the apps' log (uvicorn, next start)\n" + (apps_log.read_text() if apps_log.exists() else "")
