@@ -74,7 +74,6 @@ class Knobs:
     after: float
     hold: float
     timeout: float
-    frontend: str  # build: next build + next start; dev: next dev
     server: str
     keep: bool
     only: tuple[str, ...]
@@ -91,15 +90,12 @@ class Knobs:
             after=number("BENCH_LIVE_AFTER", "2"),
             hold=number("BENCH_LIVE_HOLD", "8"),
             timeout=number("BENCH_LIVE_TIMEOUT", "5"),
-            frontend=os.environ.get("BENCH_LIVE_FRONTEND", "build"),
             server=os.environ.get("BENCH_LIVE_SERVER", ""),
             keep=os.environ.get("BENCH_LIVE_KEEP") == "1",
             only=tuple(filter(None, os.environ.get("BENCH_LIVE_ONLY", "").split(","))),
         )
         if knobs.rate <= 0 or knobs.timeout <= 0:
             raise UsageError("BENCH_LIVE_RATE and BENCH_LIVE_TIMEOUT must be above 0", "e.g. 50 and 5")
-        if knobs.frontend not in ("build", "dev"):
-            raise UsageError(f"BENCH_LIVE_FRONTEND={knobs.frontend!r}", "BENCH_LIVE_FRONTEND=build (default) or dev")
         return knobs
 
 
@@ -250,7 +246,7 @@ FROM generate_series(2, %(count)s) AS g;
 
 
 class Apps:
-    """The backend (uvicorn) and the frontend (next start, or next dev), on one database at a time."""
+    """The backend (uvicorn) and the frontend (a production build, next start), on one database at a time."""
 
     def __init__(self, root: Path, knobs: Knobs, workdir: Path, secret: str) -> None:
         self.root, self.knobs, self.workdir, self.secret = root, knobs, workdir, secret
@@ -276,8 +272,6 @@ class Apps:
 
     def build(self, database_url: str) -> float:
         """`next build` (next.config.ts's rewrite to the backend is fixed at build time); its seconds."""
-        if self.knobs.frontend != "build":
-            return 0.0
         started = time.monotonic()
         result = subprocess.run(
             ["next", "build"],
@@ -298,7 +292,7 @@ class Apps:
         host = ("--host", "127.0.0.1")
         # The backend as this checkout has it: the copies' models change with the migrations.
         backend = [sys.executable, "-m", "uvicorn", "app.main:app", *host, "--port", str(self.backend_port)]
-        frontend = ["next", "start" if self.knobs.frontend == "build" else "dev", "--hostname", host[1]]
+        frontend = ["next", "start", "--hostname", host[1]]
         self.processes = [
             subprocess.Popen(
                 [*backend, "--no-access-log"],
@@ -681,10 +675,7 @@ def main() -> int:
 
         started = time.monotonic()
         build_seconds = apps.build(urls["recipe"])
-        say(
-            f"  frontend: {'next build' if knobs.frontend == 'build' else 'next dev'}"
-            + (f" in {build_seconds:.0f} s, served by next start" if build_seconds else "")
-        )
+        say(f"  frontend: next build in {build_seconds:.0f} s, served by next start")
         say(
             f"  make migrate's lock timeout: DB_LOCK_TIMEOUT={lock_timeout_text}; the app lock is held "
             f"{knobs.hold:g} s from the migration's first wait (BENCH_LIVE_HOLD)"

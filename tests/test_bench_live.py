@@ -77,7 +77,7 @@ def test_the_table_has_its_columns_and_a_naive_and_a_recipe_row_per_change(tiny_
     for row in results["rows"]:
         forms.setdefault(row["change"], set()).add(row["form"])
         assert row["sent"] > 0, row
-    assert len(forms) == 5 and all(found == {"naive", "recipe"} for found in forms.values()), forms
+    assert len(forms) >= 5 and all(found == {"naive", "recipe"} for found in forms.values()), forms
 
 
 def test_the_naive_required_better_auth_field_fails_on_a_populated_table(tiny_run) -> None:
