@@ -122,7 +122,7 @@ class Row:
 
 
 COLUMNS = (
-    ("change", 34),
+    ("change", 38),
     ("form", 7),
     ("migration", 9),
     ("sent", 5),
@@ -476,7 +476,7 @@ def table_lines(rows: list[Row]) -> list[str]:
         lines.append(
             format_row(
                 [
-                    row.change[:34],
+                    row.change[:38],
                     row.form,
                     f"{row.migration_seconds:.2f} s",
                     str(row.sent),
