@@ -114,6 +114,7 @@ class Row:
     p99_during_ms: float
     longest_lock_wait_s: float
     app_queries_waited: int
+    longest_wait_behind: str
     failures: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -438,7 +439,7 @@ def measure(
     samples = load.samples
     before = [s for s in samples if started - knobs.before <= s.scheduled < started]
     during = [s for s in samples if started <= s.scheduled <= ended]
-    longest, waited = monitor.longest_wait()
+    longest, waited, behind = monitor.longest_wait()
     failures: dict[str, int] = {}
     for sample in during:
         if not sample.ok:
@@ -457,6 +458,7 @@ def measure(
         p99_during_ms=ms(during, 0.99),
         longest_lock_wait_s=round(longest, 2),
         app_queries_waited=waited,
+        longest_wait_behind=behind,
         failures=failures,
     )
     return row, measured
@@ -487,7 +489,8 @@ def table_lines(rows: list[Row]) -> list[str]:
                     f"{row.p99_during_ms:.0f} ms",
                     f"{row.p99_ratio:.1f}",
                     f"{row.longest_lock_wait_s:.2f} s",
-                    row.outcome,
+                    row.outcome
+                    + (f"; longest wait behind: {row.longest_wait_behind}" if row.longest_wait_behind else ""),
                 ]
             )
         )
@@ -714,7 +717,8 @@ def main() -> int:
         "(sent, failed: requests due while the migration ran; failed: non-2xx or no answer in "
         f"{knobs.timeout:g} s. p50, p99: latency from the time each was due, in the {knobs.before:g} s before "
         "and during. p99 x: during / before. lock wait: the longest an app query waited on a lock the "
-        "migration held or queued for. migration: the command's wall time, make migrate's checks included.)"
+        "migration held or queued for, and what was ahead of it. migration: the command's wall time, make migrate's "
+        "checks included.)"
     )
     for title, reason in skipped:
         say(f"{title}: skipped: {reason}")

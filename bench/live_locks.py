@@ -20,12 +20,14 @@ APP_NAMES = ("bench-live-backend", "bench-live-frontend")
 HOLDER_NAME = "bench-live-app-transaction"
 MONITOR_NAME = "bench-live-monitor"
 INTERVAL = 0.05
+LABELS = {HOLDER_NAME: "app transaction"}  # the others are named by their backend_type, e.g. "autovacuum worker"
 
 SAMPLE = """
-SELECT a.pid, a.application_name, l.waitstart, pg_blocking_pids(a.pid), clock_timestamp()
+SELECT a.pid, CASE WHEN a.backend_type = 'client backend' THEN a.application_name ELSE a.backend_type END,
+       a.backend_type = 'client backend', l.waitstart, pg_blocking_pids(a.pid), clock_timestamp()
 FROM pg_stat_activity a
 LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
-WHERE a.datname = current_database() AND a.backend_type = 'client backend'
+WHERE a.datname = current_database()
 """
 
 
@@ -33,6 +35,7 @@ WHERE a.datname = current_database() AND a.backend_type = 'client backend'
 class LockMonitor:
     url: str
     waits: dict[tuple[int, object], float] = field(default_factory=dict)  # (pid, waitstart): longest seen
+    behind: dict[tuple[int, object], set[str]] = field(default_factory=dict)  # what was ahead of it
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -49,9 +52,13 @@ class LockMonitor:
             self._thread.join(timeout=10)
         self._connection.close()
 
-    def longest_wait(self) -> tuple[float, int]:
-        """Seconds of the longest app query's wait the migration caused, and how many app queries waited."""
-        return max(self.waits.values(), default=0.0), len(self.waits)
+    def longest_wait(self) -> tuple[float, int, str]:
+        """Seconds of the longest app query's wait the migration caused, how many app queries
+        waited, and what that longest wait was behind (the migration, autovacuum, the app's transaction)."""
+        if not self.waits:
+            return 0.0, 0, ""
+        key = max(self.waits, key=self.waits.__getitem__)
+        return self.waits[key], len(self.waits), " + ".join(sorted(self.behind.get(key, ())))
 
     def _run(self) -> None:
         with self._connection.cursor() as cursor:
@@ -63,30 +70,39 @@ class LockMonitor:
 
     def _record(self, rows: list[tuple]) -> None:
         names = {pid: name for pid, name, *_ in rows}
+        clients = {pid for pid, _, client, *_ in rows if client}
         blockers: dict[int, set[int]] = {}
         started: dict[int, object] = {}
         now = None
-        for pid, _, waitstart, blocking, clock in rows:
+        for pid, _, _, waitstart, blocking, clock in rows:
             now = clock
             if waitstart is not None:
                 blockers.setdefault(pid, set()).update(blocking or [])
                 started[pid] = min(started.get(pid, waitstart), waitstart)
-        migration = {pid for pid, name in names.items() if name not in (*APP_NAMES, HOLDER_NAME, MONITOR_NAME)}
+        known = (*APP_NAMES, HOLDER_NAME, MONITOR_NAME)
+        migration = {pid for pid in clients if names[pid] not in known}
         for pid, waitstart in started.items():
             if names.get(pid) not in APP_NAMES:
                 continue
-            if self._blocked_by(pid, migration, blockers):
+            ahead = self._ahead_of(pid, blockers)
+            if ahead & migration:
                 key = (pid, waitstart)
                 self.waits[key] = max(self.waits.get(key, 0.0), (now - waitstart).total_seconds())
+                self.behind[key] = {
+                    "migration"
+                    if blocker in migration
+                    else LABELS.get(names.get(blocker, "?"), names.get(blocker, "?"))
+                    for blocker in ahead
+                    if names.get(blocker) not in APP_NAMES
+                }
 
     @staticmethod
-    def _blocked_by(pid: int, migration: set[int], blockers: dict[int, set[int]]) -> bool:
+    def _ahead_of(pid: int, blockers: dict[int, set[int]]) -> set[int]:
+        """Every backend a waiting one is queued behind, directly or through a chain."""
         seen, todo = set(), [pid]
         while todo:
             for blocker in blockers.get(todo.pop(), ()):
-                if blocker in migration:
-                    return True
                 if blocker not in seen:
                     seen.add(blocker)
                     todo.append(blocker)
-        return False
+        return seen - {pid}
