@@ -47,7 +47,7 @@ TEST_DATABASE_URL ?= postgresql://postgres:test-only-password@127.0.0.1:$(TEST_P
 
 .PHONY: help install migrate migrate-frontend migrate-backend migrate-status migrate-check migrate-baseline migrate-sql \
 	migration-backend migration-frontend auth-schema rollback-backend rollback-frontend \
-	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-end-to-end test-previous-release bench bench-tests bench-ci-job dev build lint fmt \
+	preflight db-up db-down db-status db-shell db-backup db-restore seed db-reset test test-all test-end-to-end test-previous-release bench bench-live bench-tests bench-ci-job dev build lint fmt \
 	require-tools require-uv
 
 ##@ Help
@@ -257,6 +257,11 @@ test-previous-release: $(NODE_MODULES) ## The previous release's API tests on th
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
 	$(UV) sync --frozen --compile-bytecode --quiet
 	$(PY) -m bench.run
+
+# Scratch databases on a throwaway cluster (BENCH_LIVE_* sizes and times: docs/development.md#benchmark).
+bench-live: $(NODE_MODULES) ## Benchmark migrations under live load: failed requests, latency, lock waits (bench/results/)
+	$(UV) sync --frozen --compile-bytecode --quiet
+	$(PY) -m bench.live
 
 bench-tests: $(NODE_MODULES) ## Time make test: with its PostgreSQL stopped first (cold), then running (warm)
 	$(PY) -m bench.test_suite
