@@ -1,0 +1,15 @@
+"""docs/development.md's module table names every module of the tooling, and no other."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO_ROOT
+
+
+def test_the_module_table_lists_exactly_the_tooling_modules() -> None:
+    text = (REPO_ROOT / "docs" / "development.md").read_text()
+    listed = set(re.findall(r"^\| `scripts/([a-z_]+\.(?:py|mjs))` \|", text, re.MULTILINE))
+    modules = {path.name for path in (REPO_ROOT / "scripts").iterdir() if path.suffix in (".py", ".mjs")}
+
+    assert listed == modules - {"__init__.py"}
