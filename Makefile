@@ -25,8 +25,8 @@ NPM ?= npm
 # every start (about 0.09 s, half of a no-op make migrate); make syncs it when a lock file changes.
 VENV_SYNCED := .venv/.synced
 PY := .venv/bin/python
-# Its tools (alembic, squawk, ...) first on PATH, as `uv run` would put them.
-export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# Its tools (alembic, squawk, ...) first on PATH, as `uv run` would put them, and the project's uv if it has one.
+export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/uv/bin:$(PATH)
 # Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
 RUN := $(PY) -m scripts.run
 NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
@@ -36,8 +36,9 @@ NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 # pasted into the command line, so that quotes or $(...) in them stay plain text. Given on
 # the command line or in the environment, make would expand $5 or $HOME in them when it
 # exports them: each is first set to its text as typed ($(value ...), no expansion).
-# first: make migrate-merge's side; base: make test-previous-release's release (base=origin/main).
-ARGUMENTS := m name to file yes first base
+# first: make migrate-merge's side; base: make test-previous-release's release (base=origin/main);
+# ACCEPT: the checks a run waives (docs/migrations.md); FORMAT: make migrate-status's.
+ARGUMENTS := m name to file yes first base ACCEPT FORMAT
 $(foreach v,$(ARGUMENTS),$(if $(filter command% environment% override,$(origin $v)),$(eval override $v := $$(value $v))$(eval export $v)))
 
 # The test suite's own PostgreSQL cluster (started by `make test`, never your database),
@@ -117,7 +118,7 @@ migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
 	$(RUN) --lock --check --backup --in $(BACKEND_DIR) -- alembic upgrade head
 
 migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
-	@$(PY) -m scripts.status --format $(or $(FORMAT),text)
+	@$(PY) -m scripts.status --format "$${FORMAT:-text}"
 
 migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift (models, Drizzle schema, tables), edited or skipped files, order, auth schema
 	$(PY) -m scripts.check
@@ -252,7 +253,7 @@ test-previous-release: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test-previous-release: $(NODE_MODULES) ## The previous release's API tests on this checkout's migrations: base=REF (e.g. origin/main)
 	@test -n "$${base:-}" || { echo '✗ which release is running? make test-previous-release base=origin/main' >&2; exit 2; }
 	$(PY) -m scripts.dbserver up
-	$(PY) -m scripts.previous_release "$$base"
+	$(PY) -m scripts.previous_release -- "$$base"
 
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
 	$(UV) sync --frozen --compile-bytecode --quiet

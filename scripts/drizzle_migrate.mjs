@@ -9,7 +9,7 @@
 // pending migration, on a staged folder whose journal holds only that migration: the rows in
 // the bookkeeping table are exactly drizzle-kit's, so the raw tool stays usable beside it.
 //
-// Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=5s statement_timeout=15min",
+// Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=2s statement_timeout=15min",
 // set by scripts/run.py) is SET on it first: a SET reaches the server through every pooler,
 // where the startup parameter `options` does not.
 //

@@ -74,11 +74,6 @@ STATEMENT_NAMES = [
 ]
 
 
-def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
-    """The three checks, in the order their fixes are made: auth-schema, migration-frontend, the database."""
-    return better_auth_schema(env) + drizzle_schema(env) + frontend_drift(state, env)
-
-
 # ---- 36: Better Auth's config ahead of auth-schema.ts ------------------------------------------
 
 

@@ -107,8 +107,9 @@ FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
   AND application_name LIKE 'migrate:%'
 """
-# Roles whose sessions exist only while their run holds the lock: the tools' and the run's checks.
-BEFORE_THE_LOCK = ("tooling", "lock")
+# Roles whose sessions may live without a lock of their run: the tooling's own queries, the lock's
+# session itself, and the checks (`make migrate-check` takes no lock): never ended from another host.
+BEFORE_THE_LOCK = ("tooling", "lock", "check")
 LEFTOVER_GRACE_SECONDS = 10
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import errors, sql
 
-from scripts import fastpath, order, systems
+from scripts import config, fastpath, order, systems
 from scripts.database_url import DatabaseUrl, for_libpq, for_node, parse
 from scripts.errors import CrossSystemBreak, Failure, PlanFailed
 from scripts.migration_state import DatabaseState, Migration, read_database_state
@@ -128,13 +128,18 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     return problems
 
 
+def _bounds() -> dict[str, str]:
+    """The migrations' own lock and statement timeouts (DB_LOCK_TIMEOUT, DB_STATEMENT_TIMEOUT)."""
+    return config.migration_bounds(config.settings())
+
+
 def _key(url: DatabaseUrl) -> str | None:
     """The repository's files, the database, its bookkeeping, schemas and cross-system dependents."""
     try:
-        state = fastpath.read_database(for_libpq(url), holding_lock=True)
+        state = fastpath.read_database(for_libpq(url), _bounds(), holding_lock=True)
         with _session(url) as cursor:
             dependents = sorted(map(list, _dependents(cursor).items()), key=str)
-    except Exception:  # noqa: BLE001 - no key, no cache: the plan runs
+    except (psycopg2.Error, Failure):  # no key, no cache: the plan runs
         return None
     parts = [fastpath.fingerprint(), fastpath.database_key(for_libpq(url)), state, str(dependents)]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
@@ -311,7 +316,7 @@ def _copy_schema(pg_dump: str, live: DatabaseUrl, scratch: DatabaseUrl, bookkeep
     ledger = systems.load().ledger_schema
     live_env = {**env, **libpq_variables(live)}
     # Never queued behind a lock live traffic holds: given up after the migrations' own lock wait.
-    lock_wait = (env.get("DB_LOCK_TIMEOUT") or "5s").replace(" ", "")
+    lock_wait = _bounds()["lock_timeout"]
     common = ["--no-owner", "--no-privileges", "--no-publications", "--no-subscriptions"]
     common.append(f"--lock-wait-timeout={lock_wait}")
     schema = _run([pg_dump, "--schema-only", *common, f"--exclude-schema={ledger}"], live_env, "pg_dump")

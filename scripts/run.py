@@ -287,6 +287,7 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
             for environment in (env, node_env):
                 environment.setdefault("PGAPPNAME", application_name("check"))
         state = checked = None
+        accepted: frozenset[str] = frozenset()
         if args.check:
             files_fingerprint = fastpath.fingerprint()
             checked = fastpath.snapshot(database.settings)
@@ -329,10 +330,10 @@ def run_online(settings: Settings, steps: list[tuple[str, list[str]]], args: arg
                 keep_checksums(database, state, step_failed=sys.exc_info()[0] is not None)
         if args.fast and state is not None:
             if state.pending:
-                models_agree = models_match(drift_report)  # says what differs, if anything
+                models_agree = models_match(drift_report, database, accepted)  # fails on a difference not accepted
                 if state.frontend.pending:
-                    # Check 38 compares the tables with the snapshot of the last applied migration: only
-                    # drizzle-kit pull can tell whether the SQL just applied made them so. The next run checks.
+                    # Check 38 compares the tables with the applied migrations replayed into a scratch database
+                    # (seconds): whether the SQL just applied made them so is for the next run to check.
                     return 0
                 # What is in the database now is what the record must hold.
                 state, checked = read_database_state(database.url), fastpath.snapshot(database.settings)
@@ -440,7 +441,7 @@ def keep_checksums(database: Database, before: DatabaseState | None, *, step_fai
         )
 
 
-def models_match(drift_report: Path | None) -> bool:
+def models_match(drift_report: Path | None, database: Database, accepted: frozenset[str]) -> bool:
     """After applying, whether the models match the migrated database (the question of
     ``alembic check``, which could not be asked while revisions were pending).
 
@@ -449,7 +450,9 @@ def models_match(drift_report: Path | None) -> bool:
     A difference fails the run (exit 31) as it fails the next one, with the same message: what
     was applied stays applied, but the app's models expect what no migration makes, and the
     next step (a model written before the database was at head) is to generate its migration.
+    ``ACCEPT=backend-drift`` waives it here as before applying: warned, recorded, and no record.
     """
+    from scripts import accept
     from scripts.check import drift_problem
 
     if drift_report is None:
@@ -457,7 +460,11 @@ def models_match(drift_report: Path | None) -> bool:
     if not drift_report.is_file():
         return False  # an env.py without the report: the next run checks in full
     if problem := drift_problem(drift_report.read_text()):
-        raise problem
+        if accept.name_of(problem) not in accepted:
+            raise accept.with_way_past([problem])[0]
+        record_accepted(database, [problem])
+        accept.warn([problem], frozenset())
+        return False
     return True
 
 

@@ -1,4 +1,5 @@
-"""Make arguments (m=, name=, file=, to=, yes=) are data: read from the environment, never run.
+"""Make arguments (m=, name=, file=, to=, yes=, first=, base=, ACCEPT=, FORMAT=) are data:
+read from the environment, never run.
 
 Each value holds what a shell or make would act on: quotes, `;`, `$(...)`, backticks, `$5`
 and `$HOME`. The commands they would run write into the test's own folder; none may appear.
@@ -20,7 +21,12 @@ TARGETS = [
     "migrate-baseline",
     "seed",
     "db-reset",
+    "migrate-merge",
+    "test-previous-release",
+    "migrate",
+    "migrate-status",
 ]
+ARGUMENTS = ("m", "name", "file", "to", "yes", "first", "base", "ACCEPT", "FORMAT")
 
 
 def hostile(folder: Path) -> str:
@@ -40,7 +46,7 @@ def test_a_dry_run_shows_no_argument_value(target: str, tmp_path: Path) -> None:
     value = hostile(tmp_path)
 
     result = run(
-        ["make", "-n", target, *(f"{name}={value}" for name in ("m", "name", "file", "to", "yes"))],
+        ["make", "-n", target, *(f"{name}={value}" for name in ARGUMENTS)],
         database_url=None,
     )
 

@@ -146,6 +146,21 @@ def test_an_additive_frontend_migration_is_applied(clone: Clone, database: Datab
 
 
 @pytest.mark.full  # a copy of the repository, several make runs
+def test_a_plan_that_passed_is_not_made_again_for_the_same_state(clone: Clone, database: Database) -> None:
+    assert migrate(clone, database).code == 0
+    append_drizzle_migration(clone, "add_nickname", 'ALTER TABLE "user" ADD COLUMN "nickname" text;')
+    passed = clone.root / ".cache" / "plan-passed"
+
+    first = migrate(clone, database, "migrate-check")
+    assert first.code == 0, first.output
+    made = passed.stat().st_mtime_ns
+    second = migrate(clone, database, "migrate-check")
+
+    assert second.code == 0, second.output
+    assert passed.stat().st_mtime_ns == made  # written only by a plan that ran
+
+
+@pytest.mark.full  # a copy of the repository, several make runs
 def test_an_accepted_break_is_applied_and_recorded(clone: Clone, database: Database) -> None:
     name_user_column_in_models(clone, "name")
     assert migrate(clone, database).code == 0
