@@ -331,9 +331,7 @@ CHANGES = (
         "frontend",
         drizzle_index_recipe,
         drizzle_index_naive,
-        skip_reason=None
-        if DRIZZLE_CONCURRENTLY
-        else "BENCH_LIVE_DRIZZLE_CONCURRENTLY=0",
+        skip_reason=None if DRIZZLE_CONCURRENTLY else "BENCH_LIVE_DRIZZLE_CONCURRENTLY=0",
     ),
 )
 

@@ -14,8 +14,6 @@ import shutil
 import subprocess
 import time
 
-import yaml
-
 from scripts import config
 from scripts.database_url import DatabaseUrl
 from scripts.errors import LocalDatabaseError, UsageError, entry_point
@@ -80,6 +78,8 @@ def choose_backend(settings: Settings) -> str:
 
 def db_image() -> str | None:
     """The image of docker-compose.yml's db service."""
+    import yaml  # here: only a Docker path reads the compose file
+
     try:
         services = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text()).get("services", {})
         return services["db"]["image"]

@@ -129,7 +129,7 @@ def end_leftovers(cursor: Cursor) -> None:
             continue
         _, role, host, client = parts
         if host == this_host and client.isdigit():
-            if _process_runs(int(client)):
+            if process_runs(int(client)):
                 continue
             reason = f"its process {client} no longer runs on this host"
         elif role in BEFORE_THE_LOCK:
@@ -166,7 +166,7 @@ def _await_gone(cursor: Cursor, pids: list[int]) -> None:
         time.sleep(0.2)
 
 
-def _process_runs(pid: int) -> bool:
+def process_runs(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -43,6 +43,7 @@ from psycopg2 import errors, sql
 from scripts import config, fastpath, order, systems
 from scripts.database_url import DatabaseUrl, for_libpq, for_node, parse
 from scripts.errors import CrossSystemBreak, Failure, PlanFailed
+from scripts.lock import process_runs
 from scripts.migration_state import DatabaseState, Migration, read_database_state
 from scripts.preflight import connect
 from scripts.settings import REPO_ROOT
@@ -274,6 +275,7 @@ def scratch_copy(url: DatabaseUrl, env: dict[str, str]) -> Iterator[DatabaseUrl]
             raise PlanFailed(f"the plan needs pg_dump: {missing.message}", missing.hint) from None
         with session.cursor() as cursor:
             bookkeeping = _bookkeeping_relations(cursor)
+            _drop_killed_runs_copies(cursor, f"{url.database or 'db'}_plan_")
             try:
                 cursor.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
             except errors.InsufficientPrivilege:
@@ -292,6 +294,21 @@ def scratch_copy(url: DatabaseUrl, env: dict[str, str]) -> Iterator[DatabaseUrl]
                 cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     finally:
         session.close()
+
+
+def _drop_killed_runs_copies(cursor, prefix: str) -> None:
+    """Drop the scratch copies of plans whose run was killed (SIGKILL leaves nothing to drop them):
+    unused, and named for a process that no longer runs here."""
+    cursor.execute(
+        "SELECT d.datname FROM pg_database d WHERE starts_with(d.datname, %s) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+        (prefix,),
+    )
+    for (stale,) in cursor.fetchall():
+        pid = stale.removeprefix(prefix)
+        if pid.isdigit() and not process_runs(int(pid)):
+            print(f"… dropping {stale}: the scratch copy of a plan whose run was killed", flush=True)
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(stale)))
 
 
 def _bookkeeping_relations(cursor) -> list[str]:

@@ -67,7 +67,17 @@ def probe_client(serve: Callable[[FastAPI], TestClient]) -> TestClient:
     return serve(probe)
 
 
-def call_asgi(chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[list[dict], int]:
+async def read_the_whole_body(scope: dict, receive: Callable, send: Callable) -> None:
+    """An endpoint that reads every chunk it is given, as a route with a body does."""
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def call_asgi(
+    chunks: list[bytes], headers: list[tuple[bytes, bytes]], asgi_app: Callable = app
+) -> tuple[list[dict], int]:
     """The app called as a server calls it; what it sent, and how many body chunks it read."""
     read = 0
     sent: list[dict] = []
@@ -96,7 +106,7 @@ def call_asgi(chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> tuple[
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    asyncio.run(app(scope, receive, send))
+    asyncio.run(asgi_app(scope, receive, send))
     return sent, read
 
 
@@ -110,7 +120,8 @@ def test_a_body_over_the_limit_is_refused_by_its_length_before_it_is_read_or_aut
 def test_a_chunked_body_is_counted_and_no_more_is_read_once_over_the_limit() -> None:
     chunks = [b"x" * (256 * 1024)] * 40  # 10 MB, no Content-Length
 
-    sent, read = call_asgi(chunks, [])
+    # Around an endpoint of its own that reads the body: the app's routes are the user's.
+    sent, read = call_asgi(chunks, [], limits.BodySizeLimit(read_the_whole_body))
 
     assert sent[0]["status"] == 413
     assert read == 5  # the fifth chunk passes 1 MB: nothing after it
