@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg2
 from psycopg2.extensions import connection
@@ -173,7 +174,12 @@ def process_runs(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # another user's process: it runs
-    return True
+    # A killed process whose parent died too stays a zombie until something reaps it: it runs no more.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): signal 0 is all there is to ask
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def end_own_sessions(connection: connection) -> None:
