@@ -37,6 +37,7 @@ from psycopg2 import sql
 from bench.live_changes import CHANGES, FK_NAME, INDEX_NAME, SETUP_BODY, USER_FIELD, Change, Copy, check, run
 from bench.live_load import Load, LoadUser, Sample
 from bench.live_locks import HOLDER_NAME, MONITOR_NAME, LockMonitor
+from bench.run import copy_working_tree
 from scripts.database_url import for_libpq, parse
 from scripts.errors import Failure, UsageError, entry_point
 from scripts.localcluster import LocalCluster
@@ -200,17 +201,7 @@ def copy_repository(target: Path, *, own_node_modules: bool = False, python: boo
 
     ``own_node_modules``: node_modules as hard links rather than a symlink (Turbopack, in `next
     build`, refuses packages outside the app's folder), a full copy where links cannot be made."""
-    names = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, names.split("\0")):
-        if (REPO_ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, target / name)
+    copy_working_tree(target)
     node_modules = REPO_ROOT / "nextjs" / "node_modules"
     if not own_node_modules:
         (target / "nextjs" / "node_modules").symlink_to(node_modules)

@@ -175,9 +175,8 @@ def from_empty(bench: Bench, scenario: str, root: Path, runs: int) -> tuple[floa
     return wrapper.median, raw.median
 
 
-def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> Path:
-    """The working tree copied, with generated migrations appended to both histories."""
-    root = workdir / f"repo-{alembic_count}-{drizzle_count}"
+def copy_working_tree(target: Path) -> None:
+    """The working tree as git sees it (tracked and new, not ignored files), copied into ``target``."""
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO_ROOT,
@@ -187,8 +186,14 @@ def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> 
     ).stdout
     for name in filter(None, files.split("\0")):
         if (REPO_ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, root / name)
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, target / name)
+
+
+def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> Path:
+    """The working tree copied, with generated migrations appended to both histories."""
+    root = workdir / f"repo-{alembic_count}-{drizzle_count}"
+    copy_working_tree(root)
     frontend, backend = systems.load().all
     (root / frontend.folder / "node_modules").symlink_to(frontend.path / "node_modules")
 
