@@ -8,12 +8,13 @@ import subprocess
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted((REPO_ROOT / "docs").glob("*.md")) + [REPO_ROOT / "README.md"]
+DOCS = [*sorted((REPO_ROOT / "docs").glob("*.md")), REPO_ROOT / "README.md"]
 
 CODE = re.compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.DOTALL)
 # `make`, its options (-s, -C DIR), variables given before the target (m=..., ENV=...), then the target.
 MAKE_TARGET = re.compile(
-    r"(?:^|[\s;&|(])make(?:[ \t]+-C[ \t]+\S+|[ \t]+-[a-zA-Z-]+|[ \t]+[A-Za-z_]+=\S*)*[ \t]+([a-z][a-z0-9-]*)\b", re.MULTILINE
+    r"(?:^|[\s;&|(])make(?:[ \t]+-C[ \t]+\S+|[ \t]+-[a-zA-Z-]+|[ \t]+[A-Za-z_]+=\S*)*[ \t]+([a-z][a-z0-9-]*)\b",
+    re.MULTILINE,
 )
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
