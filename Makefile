@@ -27,8 +27,9 @@ VENV_SYNCED := .venv/.synced
 PY := .venv/bin/python
 # Its tools (alembic, squawk, ...) first on PATH, as `uv run` would put them, and the project's uv if it has one.
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/uv/bin:$(PATH)
-# Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
-RUN := $(PY) -m scripts run
+# The tooling's commands (python -m scripts COMMAND): pre-flight, then the real tool commands,
+# with DATABASE_URL in the form each reads.
+TOOL := $(PY) -m scripts
 NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
 NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 
@@ -98,24 +99,25 @@ $(PROJECT_UV):
 
 ##@ Migrations (docs/migrations.md)
 
-# --lock: one run at a time (a PostgreSQL advisory lock); each tool SETs lock_timeout and
-# statement_timeout (DB_LOCK_TIMEOUT, DB_STATEMENT_TIMEOUT) at the start of its session.
-# --check: migrate-check first.  --backup: a backup first when ENV=production.
-# --fast: "up to date" at once when nothing changed since a full run found nothing to do.
+# migrate, migrate-one and downgrade hold the migration lock (one run at a time, a PostgreSQL
+# advisory lock); each tool SETs lock_timeout and statement_timeout (DB_LOCK_TIMEOUT,
+# DB_STATEMENT_TIMEOUT) at the start of its session. They back up first when ENV=production.
+# migrate and migrate-one run migrate-check first; migrate answers "up to date" at once when
+# nothing changed since a full run found nothing to do.
 # The frontend's migrations are applied by drizzle-orm's own migrator, the one drizzle-kit
 # migrate calls, but one transaction per migration (docs/migrations.md): DRIZZLE_MIGRATE.
 DRIZZLE_MIGRATE := node $(CURDIR)/scripts/drizzle_migrate.mjs
-# --ordered: the pending migrations of both systems in their combined order (docs/migrations.md),
-# each command run once per stretch of one system's migrations, up to its last one
+# migrate: the pending migrations of both systems in their combined order (docs/migrations.md),
+# each step's command run once per segment of one system's migrations, up to its last one
 # (the runner's --to TAG, alembic upgrade REVISION).
 migrate: $(NODE_MODULES) ## Apply all migrations of both systems, in their combined order
-	$(RUN) --fast --lock --check --backup --ordered --step $(FRONTEND_DIR) "$(DRIZZLE_MIGRATE)" --step $(BACKEND_DIR) "alembic upgrade head"
+	$(TOOL) migrate --step $(FRONTEND_DIR) "$(DRIZZLE_MIGRATE)" --step $(BACKEND_DIR) "alembic upgrade head"
 
 migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth's and your tables)
-	$(RUN) --lock --check --backup --in $(FRONTEND_DIR) -- $(DRIZZLE_MIGRATE)
+	$(TOOL) migrate-one --in $(FRONTEND_DIR) -- $(DRIZZLE_MIGRATE)
 
 migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
-	$(RUN) --lock --check --backup --in $(BACKEND_DIR) -- alembic upgrade head
+	$(TOOL) migrate-one --in $(BACKEND_DIR) -- alembic upgrade head
 
 migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
 	@$(PY) -m scripts status --format "$${FORMAT:-text}"
@@ -148,17 +150,17 @@ migrate-merge: $(NODE_MODULES) ## After git merge: merge Alembic's heads, regene
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@m=$${m-}; test -n "$${m//[[:space:]]/}" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --record-order --generates $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate --message="$$m"
+	$(TOOL) generate --record-order --writes $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate --message="$$m"
 
 migration-frontend: $(NODE_MODULES) ## New Drizzle migration from the frontend's schema, lib/schema.ts (optional name=...)
 	@[[ $${name-} =~ ^[A-Za-z0-9_-]*$$ ]] || { echo "✗ name=$$name cannot be part of a migration's file name: use letters, digits, _ and -, e.g. name=add_projects" >&2; exit 54; }
-	$(RUN) --offline --record-order --generates $(FRONTEND_DIR)/$(FRONTEND_MIGRATIONS_DIR) --in $(FRONTEND_DIR) -- drizzle-kit generate $${name:+--name "$$name"}
+	$(TOOL) generate --offline --record-order --writes $(FRONTEND_DIR)/$(FRONTEND_MIGRATIONS_DIR) --in $(FRONTEND_DIR) -- drizzle-kit generate $${name:+--name "$$name"}
 
 auth-schema: $(NODE_MODULES) ## Regenerate Better Auth's tables (auth-schema.ts) from lib/auth.ts (Better Auth CLI)
-	$(RUN) --offline --generates $(FRONTEND_DIR)/auth-schema.ts --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
+	$(TOOL) generate --offline --writes $(FRONTEND_DIR)/auth-schema.ts --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
 
 rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
-	$(RUN) --lock --backup --in $(BACKEND_DIR) -- alembic downgrade "$${to:--1}"
+	$(TOOL) downgrade --in $(BACKEND_DIR) -- alembic downgrade "$${to:--1}"
 
 rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
 	$(PY) -m scripts backup rollback-frontend
@@ -178,7 +180,7 @@ db-status: | require-tools ## Say whether the project-local database is running
 	$(PY) -m scripts dbserver status
 
 db-shell: | require-tools ## Open psql on DATABASE_URL
-	$(RUN) --interactive --in . -- psql
+	$(TOOL) shell --in . -- psql
 
 db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom format)
 	$(PY) -m scripts backup dump

@@ -102,7 +102,7 @@ class Copy:
         """`make migration-frontend name=NAME` (or drizzle-kit's --custom, an empty one): the new SQL file."""
         if custom:
             result = self.python(
-                "-m", "scripts", "run", "--offline", "--record-order", "--in", "nextjs", "--",
+                "-m", "scripts", "generate", "--offline", "--record-order", "--in", "nextjs", "--",
                 "drizzle-kit", "generate", "--custom", "--name", name, env=env,
             )  # fmt: skip
         else:

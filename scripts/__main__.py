@@ -15,7 +15,11 @@ from scripts.core.report import entry_point
 
 # The command as the Makefile names it -> its module under scripts/commands/.
 COMMANDS = {
-    "run": "run",
+    "migrate": "migrate",
+    "migrate-one": "migrate_one",
+    "downgrade": "downgrade",
+    "generate": "generate",
+    "shell": "shell",
     "status": "status",
     "check": "check",
     "baseline": "baseline",

@@ -1,6 +1,6 @@
 """systems.env is the one place that names the apps' folders: a renamed frontend folder still migrates.
 
-The scripts are run directly (``python -m scripts run``/``scripts.commands.status``) with the
+The scripts are run directly (``python -m scripts generate``/``scripts.commands.status``) with the
 steps the Makefile gives them, so that this proves scripts/ alone.
 """
 
@@ -35,7 +35,7 @@ def test_a_renamed_frontend_folder_migrates_and_reports_status(clone: Clone, dat
     rename_frontend(clone, "web")
 
     before = script(clone, database, "status")
-    migrated = script(clone, database, "run", "--fast", "--lock", "--check", "--ordered", *steps(clone))
+    migrated = script(clone, database, "migrate", *steps(clone))
     status = script(clone, database, "status")
 
     assert before.code == 1, before.output  # pending: read from web/drizzle
@@ -78,7 +78,7 @@ def test_a_schema_name_that_is_no_plain_name_is_refused_before_any_sql(clone: Cl
     declared = clone.root / "systems.env"
     declared.write_text(declared.read_text().replace("BACKEND_SCHEMA=api", 'BACKEND_SCHEMA=api"; DROP'))
 
-    result = script(clone, database, "run", "--lock", "--check", *steps(clone))
+    result = script(clone, database, "migrate", *steps(clone))
 
     assert result.code == 17, result.output
     assert "is not a plain PostgreSQL name" in result.output

@@ -149,7 +149,7 @@ def migrate(url: str, **env: str) -> Result:
 def offline_step(url: str, folder: str, *command: str) -> Result:
     """One tool, run by the wrapper without pre-flight: what that tool itself says."""
     return run(
-        ["uv", "run", "--frozen", "python", "-m", "scripts", "run", "--offline", "--in", folder, "--", *command],
+        ["uv", "run", "--frozen", "python", "-m", "scripts", "generate", "--offline", "--in", folder, "--", *command],
         database_url=url,
     )
 
