@@ -21,7 +21,6 @@ either app is created, changed or dropped.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import Database, connect, run_preflight
 from scripts.database.tools import child_environment, database_urls, libpq_variables, run_tool
 from scripts.history import drizzle_snapshot
-from scripts.history.drizzle_journal import drizzle_hash
+from scripts.history.drizzle_journal import bookkeeping_ddl, bookkeeping_table, drizzle_hash, read_journal
 from scripts.history.migrations import DatabaseState
 
 MAX_NAMED = 8  # differences named in a refusal; the rest are counted
@@ -230,19 +229,15 @@ def record(database: Database, adoption: Adoption) -> None:
 def record_frontend(database: Database, tags: list[str]) -> None:
     """The rows drizzle-orm's migrator writes, in its own table (the DDL of drizzle-orm's pg dialect)."""
     frontend = systems.load().frontend
-    whens = {entry["tag"]: int(entry["when"]) for entry in _journal_entries()}
+    whens = {entry.tag: entry.when for entry in read_journal()}
     session = connect(database.url)
     try:
         with session, session.cursor() as cursor:
-            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{frontend.bookkeeping_schema}"')
-            cursor.execute(
-                f'CREATE TABLE IF NOT EXISTS "{frontend.bookkeeping_schema}"."{frontend.bookkeeping_table}" '
-                "(id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)"
-            )
+            for statement in bookkeeping_ddl(frontend):
+                cursor.execute(statement)
             for tag in tags:
                 cursor.execute(
-                    f'INSERT INTO "{frontend.bookkeeping_schema}"."{frontend.bookkeeping_table}" (hash, created_at) '
-                    "VALUES (%s, %s)",
+                    f"INSERT INTO {bookkeeping_table(frontend)} (hash, created_at) VALUES (%s, %s)",
                     (drizzle_hash(frontend.migrations_path / f"{tag}.sql"), whens[tag]),
                 )
     finally:
@@ -263,8 +258,3 @@ def record_backend(database: Database, revision: str) -> None:
             ledger.synchronise(cursor, applied, {m.id for m in backend_state.migrations})
     finally:
         session.close()
-
-
-def _journal_entries() -> list[dict]:
-    journal = systems.load().frontend.migrations_path / "meta" / "_journal.json"
-    return json.loads(journal.read_text())["entries"]

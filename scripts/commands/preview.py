@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from scripts.core.report import report_all
 from scripts.database.preflight import run_preflight
 from scripts.history import order
 from scripts.history.alembic import alembic_revisions
-from scripts.history.drizzle_journal import drizzle_hash
+from scripts.history.drizzle_journal import bookkeeping_ddl, bookkeeping_table, drizzle_hash, read_journal
 from scripts.history.migrations import DatabaseState, Migration
 
 BREAKPOINT = "--> statement-breakpoint"
@@ -72,15 +71,10 @@ class Stretch:
 
 def frontend_stretch(migrations: list[Migration]) -> Stretch:
     frontend = systems.load().frontend
-    table = f'"{frontend.bookkeeping_schema}"."{frontend.bookkeeping_table}"'
+    table = bookkeeping_table(frontend)
     # drizzle-orm's migrator (pg-core dialect.migrate), before every migration the runner applies.
-    preamble = (
-        f'CREATE SCHEMA IF NOT EXISTS "{frontend.bookkeeping_schema}";\n'
-        f"CREATE TABLE IF NOT EXISTS {table} (\n"
-        "\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n);"
-    )
-    journal = json.loads((frontend.migrations_path / "meta" / "_journal.json").read_text())
-    when = {entry["tag"]: entry["when"] for entry in journal["entries"]}  # read and checked by migration_state
+    preamble = "\n".join(f"{statement};" for statement in bookkeeping_ddl(frontend))
+    when = {entry.tag: entry.when for entry in read_journal()}  # read and checked by migration_state
     pieces = []
     for migration in migrations:
         file = REPO_ROOT / migration.path

@@ -8,7 +8,6 @@ of applied revisions in the tooling's own ledger, scripts/database/ledger.py). R
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from psycopg2.extensions import cursor as Cursor
@@ -28,7 +27,7 @@ from scripts.core.errors import (
 from scripts.database import ledger
 from scripts.database.preflight import connect
 from scripts.history import alembic, merge_state
-from scripts.history.drizzle_journal import drizzle_hash
+from scripts.history.drizzle_journal import JournalUnreadable, drizzle_hash, journal_path, read_journal
 from scripts.history.migrations import DatabaseState, Migration, SystemState
 from scripts.history.order import after_backend
 
@@ -49,16 +48,13 @@ def read_database_state(url: DatabaseUrl) -> DatabaseState:
 def frontend_state(cursor: Cursor) -> SystemState:
     frontend = systems.load().frontend
     state = SystemState(name=frontend.name, tool=frontend.tool)
-    journal_file = frontend.migrations_path / "meta" / "_journal.json"
+    journal_file = journal_path()
     try:
-        entries = [
-            {"idx": int(e["idx"]), "tag": str(e["tag"]), "when": int(e["when"])}
-            for e in json.loads(journal_file.read_text())["entries"]
-        ]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        entries = read_journal(journal_file)
+    except JournalUnreadable as error:
         state.problems.append(
             DrizzleJournalInconsistent(
-                f"frontend: {_shown(journal_file)} cannot be read ({error.__class__.__name__})",
+                f"frontend: {_shown(journal_file)} cannot be read ({error})",
                 merge_state.merge_hint("restore it from git, or regenerate the migrations: make migration-frontend"),
             )
         )
@@ -67,7 +63,7 @@ def frontend_state(cursor: Cursor) -> SystemState:
     applied = _applied_drizzle_rows(cursor, frontend.bookkeeping)  # created_at -> hash
     newest_applied = max(applied, default=None)
     # First the root cause: a migration from another branch makes later ones look skipped.
-    for unknown in sorted(set(applied) - {entry["when"] for entry in entries}):
+    for unknown in sorted(set(applied) - {entry.when for entry in entries}):
         if regenerated := merge_state.regenerated_as(unknown, applied[unknown]):
             state.problems.append(
                 MergedMigrationApplied(
@@ -85,25 +81,25 @@ def frontend_state(cursor: Cursor) -> SystemState:
                 "check out the branch that applied it, or restore a backup taken before it",
             )
         )
-    for entry in sorted(entries, key=lambda e: e["idx"]):
-        sql_file = frontend.migrations_path / f"{entry['tag']}.sql"
+    for entry in entries:
+        sql_file = frontend.migrations_path / f"{entry.tag}.sql"
         if not sql_file.is_file():
             state.problems.append(
                 DrizzleJournalInconsistent(
-                    f"frontend: the journal lists {entry['tag']}, but {_shown(sql_file)} is missing",
+                    f"frontend: the journal lists {entry.tag}, but {_shown(sql_file)} is missing",
                     f"restore the file from git, or remove its entry from {_shown(journal_file)}",
                 )
             )
             continue
-        is_applied = entry["when"] in applied
-        if is_applied and applied[entry["when"]] != drizzle_hash(sql_file):
+        is_applied = entry.when in applied
+        if is_applied and applied[entry.when] != drizzle_hash(sql_file):
             state.problems.append(
                 ChangedMigration(
                     f"frontend: {_shown(sql_file)} was changed after it was applied to this database",
                     "restore the applied version (git log -p -- that file); put new changes in a new migration",
                 )
             )
-        elif not is_applied and newest_applied is not None and entry["when"] <= newest_applied:
+        elif not is_applied and newest_applied is not None and entry.when <= newest_applied:
             state.problems.append(
                 SkippedMigration(
                     f"frontend: {_shown(sql_file)} is older than the newest applied migration, "
@@ -115,7 +111,7 @@ def frontend_state(cursor: Cursor) -> SystemState:
                 )
             )
         state.migrations.append(
-            Migration(entry["tag"], entry["tag"], _shown(sql_file), is_applied, after_backend(sql_file.read_text()))
+            Migration(entry.tag, entry.tag, _shown(sql_file), is_applied, after_backend(sql_file.read_text()))
         )
     state.current = next((m.id for m in reversed(state.migrations) if m.applied), None)
     state.head = state.migrations[-1].id if state.migrations else None

@@ -17,6 +17,7 @@ from pathlib import Path
 from scripts.core import systems
 from scripts.core.config import REPO_ROOT
 from scripts.history.alembic import alembic_revisions
+from scripts.history.drizzle_journal import JournalUnreadable, parse_journal
 
 MERGE_HINT = "a merge of two branches' migrations: run make migrate-merge (docs/migrations.md, Merging branches)"
 # Written by make migrate-merge into the migration it regenerates (scripts/commands/merge.py): what it replaces.
@@ -54,11 +55,11 @@ def merge_in_progress() -> str | None:
     if "<<<<<<<" in text:
         return f"{frontend.migrations_folder}/meta/_journal.json has git's conflict markers"
     try:
-        entries = json.loads(text)["entries"]
-        indexes = [int(entry["idx"]) for entry in entries]
-        tags = {str(entry["tag"]) for entry in entries}
-    except (ValueError, KeyError, TypeError):
+        entries = parse_journal(text)
+    except JournalUnreadable:
         return None
+    indexes = [entry.idx for entry in entries]
+    tags = {entry.tag for entry in entries}
     if len(indexes) != len(set(indexes)):
         return f"{frontend.migrations_folder}/meta/_journal.json lists an index twice"
     if len(_alembic_heads()) > 1:
@@ -95,8 +96,8 @@ def journal_tags_at(commit: str) -> list[str]:
     journal = f"{systems.load().frontend.migrations_folder}/meta/_journal.json"
     shown = git("show", f"{commit}:./{journal}")
     try:
-        return [str(entry["tag"]) for entry in json.loads(shown.stdout)["entries"]] if shown.returncode == 0 else []
-    except (ValueError, KeyError, TypeError):
+        return [entry.tag for entry in parse_journal(shown.stdout)] if shown.returncode == 0 else []
+    except JournalUnreadable:
         return []
 
 
