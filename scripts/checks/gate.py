@@ -6,7 +6,6 @@ compared with the migrated database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from scripts.checks import accept
 from scripts.checks.check import drift_problem, find_problems
@@ -15,6 +14,7 @@ from scripts.core.redact import redact
 from scripts.core.report import report_all
 from scripts.database import ledger
 from scripts.database.preflight import Database, connect
+from scripts.database.tools import DRIFT_REPORT
 from scripts.history.migrations import DatabaseState
 
 
@@ -50,22 +50,24 @@ def record_accepted(database: Database, waived: list[Failure]) -> None:
         connection.close()
 
 
-def models_match(drift_report: Path | None, database: Database, accepted: frozenset[str]) -> bool:
+def models_match(backend_applied: bool, printed: list[str], database: Database, accepted: frozenset[str]) -> bool:
     """After applying, whether the models match the migrated database (the question of
     ``alembic check``, which could not be asked while revisions were pending).
 
-    Alembic's env.py answers it at the end of its upgrade (MIGRATE_DRIFT_REPORT), in the
-    same process: a second Alembic start would cost as much again as the whole upgrade.
+    Alembic's env.py answers it at the end of its upgrade (MIGRATE_REPORT_DRIFT), in the same
+    process, on a line of its output (the last upgrade's counts): a second Alembic start would cost
+    as much again as the whole upgrade.
     A difference fails the run (exit 31) as it fails the next one, with the same message: what
     was applied stays applied, but the app's models expect what no migration makes, and the
     next step (a model written before the database was at head) is to generate its migration.
     ``ACCEPT=backend-drift`` waives it here as before applying: warned, recorded, and no record.
     """
-    if drift_report is None:
+    if not backend_applied:
         return True  # the backend had nothing to apply: its models were checked before
-    if not drift_report.is_file():
+    reports = [line.removeprefix(DRIFT_REPORT) for line in printed if line.startswith(DRIFT_REPORT)]
+    if not reports:
         return False  # an env.py without the report: the next run checks in full
-    if problem := drift_problem(drift_report.read_text()):
+    if problem := drift_problem(reports[-1]):
         if accept.name_of(problem) not in accepted:
             raise accept.with_way_past([problem])[0]
         record_accepted(database, [problem])

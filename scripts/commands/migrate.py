@@ -35,9 +35,7 @@ def main() -> int:
 
 
 def migrate(settings: config.Settings, steps: list[tuple[str, list[str]]]) -> int:
-    import tempfile
     from contextlib import ExitStack
-    from pathlib import Path
 
     from scripts.checks.gate import Passed, gate, models_match
     from scripts.database.applying import Environments, apply, hold_migration_lock, ordered_steps
@@ -65,17 +63,16 @@ def migrate(settings: config.Settings, steps: list[tuple[str, list[str]]]) -> in
             checked = None  # no fast-path record for a run that waived a check: the next run checks again
         if backup_wanted(database.settings):
             take_backup(database)
-        drift_report = None
-        if state.backend.pending:
-            drift_report = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="migrate-drift-"))) / "drift"
-            envs.set("MIGRATE_DRIFT_REPORT", str(drift_report))
+        if state.backend.pending:  # Alembic's env.py compares the models with the database after upgrading
+            envs.set("MIGRATE_REPORT_DRIFT", "1")
         planned = ordered_steps(steps, state)
         if not planned:
             at = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
             print(f"✓ nothing to apply: {at} (checked in full)")
-        apply(planned, envs, database, before=state)
+        printed = apply(planned, envs, database, before=state)
         if state.pending:
-            models_agree = models_match(drift_report, database, passed.accepted)  # fails on a difference not accepted
+            # Fails on a difference not accepted.
+            models_agree = models_match(bool(state.backend.pending), printed, database, passed.accepted)
             if state.frontend.pending:
                 # Frontend drift (exit 38) compares the tables with the applied migrations replayed into a
                 # scratch database (seconds): whether the SQL just applied made them so is for the next run to check.

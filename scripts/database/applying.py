@@ -77,11 +77,14 @@ def migration_sessions(database: Database) -> Callable[[str], str]:
     return lambda role: config.settings_variable({**extra, "application_name": application_name(role)})
 
 
-def apply(steps: Steps, envs: Environments, database: Database, before: DatabaseState | None) -> None:
-    """Each step in turn; then the checksums of the Alembic revisions now applied, kept (even after a failure)."""
+def apply(steps: Steps, envs: Environments, database: Database, before: DatabaseState | None) -> list[str]:
+    """Each step in turn; then the checksums of the Alembic revisions now applied, kept (even after a failure).
+    What the steps printed."""
+    printed: list[str] = []
     try:
         for folder, argv in steps:
-            run_step(folder, argv, envs.for_step(folder), database)
+            printed += run_step(folder, argv, envs.for_step(folder), database)
+        return printed
     finally:
         keep_checksums(database, before, step_failed=sys.exc_info()[0] is not None)
 

@@ -37,10 +37,11 @@ def run_step(
     *,
     record_order: bool = False,
     generates: str | None = None,
-) -> None:
+) -> list[str]:
     """Run one step; ``record_order``: mark the migration files it creates with their place
     in the combined order of both systems (scripts/history/order.py). ``generates``: a generator, which
-    must write that file or folder (scripts/database/generated.py); on a terminal, attached to it."""
+    must write that file or folder (scripts/database/generated.py); on a terminal, attached to it.
+    What it printed, when it succeeded."""
     from scripts.database import generated
     from scripts.database.migration_state import read_database_state
     from scripts.database.tools import run_in_terminal, run_tool
@@ -58,12 +59,12 @@ def run_step(
     if result.code == 0:
         if generates and not generated.judge(label, generates, before, result.lines, on_terminal=on_terminal):
             print(f"✓ {label}: nothing to generate ({time.monotonic() - started:.1f} s)", flush=True)
-            return
+            return result.lines
         print(f"✓ {label} ({time.monotonic() - started:.1f} s)", flush=True)
         if record_order and owner:
             for marked in order.record(owner.name, sorted(order.migration_files(owner.name) - existing)):
                 print(f"✓ {marked}: its place in the combined order recorded (docs/migrations.md)")
-        return
+        return result.lines
     where = ""
     # Which migration system the step's folder belongs to, to say what a failure left behind.
     if owner is not None:

@@ -25,6 +25,8 @@ SPINNER_FRAME = re.compile(r"^\[[\u2800-\u28ff]\] [^.]*\.\.\.")  # e.g. "[⣷] a
 JS_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ lines? matching)")
 # Alembic announcing its comparison plugins, when env.py compares the models after an upgrade.
 ALEMBIC_PLUGIN_SETUP = "[alembic.runtime.plugins] setting up autogenerate plugin"
+# env.py's answer to `alembic check`'s question after an upgrade (MIGRATE_REPORT_DRIFT): for the wrapper, not shown.
+DRIFT_REPORT = "migrate-drift: "
 # How the wrapped tools state the cause of a failure, most specific first.
 CAUSE_PATTERNS = [
     re.compile(r"^✗ \S+\.sql: (.+)"),  # scripts/drizzle_migrate.mjs: the failed file, then the database's error
@@ -181,7 +183,7 @@ def run_tool(folder: str, argv: list[str], env: dict[str, str], *, echo: bool) -
     try:
         for line in readable(process.stdout):
             lines.append(line)
-            if echo:
+            if echo and not line.startswith(DRIFT_REPORT):
                 print(f"  {line}", flush=True)
         return ToolRun(process.wait(), lines)
     finally:
