@@ -10,7 +10,7 @@
 // the bookkeeping table are exactly drizzle-kit's, so the raw tool stays usable beside it.
 //
 // Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=2s statement_timeout=15min",
-// set by scripts/commands/run.py) is SET on it first: a SET reaches the server through every pooler,
+// set by scripts/database/applying.py) is SET on it first: a SET reaches the server through every pooler,
 // where the startup parameter `options` does not.
 //
 // Reads systems.env (the frontend's folder, migrations and bookkeeping table) and

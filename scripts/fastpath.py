@@ -17,17 +17,14 @@ This module must stay cheap to import: only the standard library, python-dotenv
 
 from __future__ import annotations
 
-import json
-import os
-
-from scripts.core import config
-from scripts.core.config import REPO_ROOT, Settings
+from scripts.core import cache, config
+from scripts.core.config import Settings
 from scripts.database.state_query import read_database
 from scripts.history.fingerprint import database_key, fingerprint
 
 SECONDS_SETTINGS = [("DB_WAIT_SECONDS", "0"), ("DB_CONNECT_TIMEOUT", "5"), ("MIGRATE_LOCK_TIMEOUT", "60")]
 
-RECORD_FILE = REPO_ROOT / ".cache" / "migrate-up-to-date.json"
+RECORD = "migrate-up-to-date"  # .cache/migrate-up-to-date.json (scripts/core/cache.py)
 RECORD_VERSION = 2
 
 
@@ -46,7 +43,7 @@ def up_to_date(settings: Settings, *, holding_lock: bool = False) -> dict | None
     bounds = config.migration_bounds(settings)
     config.lock_retries(settings)
     try:
-        record = json.loads(RECORD_FILE.read_text())
+        record = cache.read_record(RECORD)
         if record.get("version") != RECORD_VERSION or record.get("database") != database_key(raw):
             return None
         if record.get("fingerprint") != fingerprint():
@@ -84,7 +81,4 @@ def remember(settings: Settings, files_fingerprint: str, checked: list, summary:
         "state": checked,
         "summary": summary,
     }
-    RECORD_FILE.parent.mkdir(exist_ok=True)
-    temporary = RECORD_FILE.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(record))
-    temporary.replace(RECORD_FILE)
+    cache.write_record(RECORD, record)

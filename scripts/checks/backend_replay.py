@@ -22,12 +22,12 @@ from psycopg2 import errors, sql
 
 from scripts.core import systems
 from scripts.core.config import Settings
-from scripts.core.database_url import DatabaseUrl, for_libpq, for_node
+from scripts.core.database_url import DatabaseUrl
 from scripts.core.errors import PermissionDenied, StepFailed
 from scripts.database import catalog
 from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import connect
-from scripts.database.tools import child_environment, database_urls, libpq_variables, run_tool
+from scripts.database.tools import ToolEnvironments, run_tool
 from scripts.history import order
 
 # One line per thing a migration can make in a schema, keyed by (kind, table, name): what
@@ -131,8 +131,8 @@ def _replayed_in_order(scratch: DatabaseUrl, settings: Settings, until_frontend:
     """Every migration of both systems, by the real tools, into the empty ``scratch``, in the combined
     order; yields each backend revision once applied. Stops after frontend migration ``until_frontend``."""
     backend, frontend = systems.load().backend, systems.load().frontend
-    env = {**child_environment(settings, for_libpq(scratch)), **libpq_variables(scratch)}
-    node_env = {**env, **database_urls(for_node(scratch))}
+    envs = ToolEnvironments(settings, scratch)
+    env, node_env = envs.python, envs.node
     ordered, problems = order.combined(read_database_state(scratch))
     if problems:
         raise problems[0]
@@ -145,7 +145,7 @@ def _replayed_in_order(scratch: DatabaseUrl, settings: Settings, until_frontend:
             if target == until_frontend:
                 return
             continue
-        if until_frontend is not None:  # only the end matters: one upgrade per stretch, as make migrate runs it
+        if until_frontend is not None:  # only the end matters: one upgrade per segment, as make migrate runs it
             for target in order.segment_targets(migrations):
                 _replay(backend.folder, ["alembic", "upgrade", target], env)
             continue

@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 
 from scripts.checks import accept, frontend_checks, plan
-from scripts.core import config, systems
-from scripts.core.config import REPO_ROOT
+from scripts.core import cache, config, systems
 from scripts.core.errors import (
     DrizzleJournalInconsistent,
     Failure,
@@ -35,7 +34,6 @@ from scripts.history import merge_state, order
 from scripts.history.fingerprint import fingerprint
 from scripts.history.migrations import DatabaseState
 
-DRIZZLE_CHECK_PASSED = REPO_ROOT / ".cache" / "drizzle-kit-check-passed"
 DRIFT_OPERATION = re.compile(r"\('((?:add|remove|modify)_\w+)',\s*(?:'[^']*',\s*)?(?:Table\()?'([^']+)'")
 
 
@@ -102,12 +100,11 @@ def drizzle_kit_check(env: dict[str, str]) -> list[Failure]:
         frontend.shown("package-lock.json"),
     ]
     key = fingerprint(sources)
-    if DRIZZLE_CHECK_PASSED.is_file() and DRIZZLE_CHECK_PASSED.read_text() == key:
+    if cache.passed("drizzle-kit-check", key):
         return []
     result = run_tool(frontend.folder, ["drizzle-kit", "check"], env, echo=False)
     if result.code == 0 and any("Everything's fine" in line for line in result.lines):
-        DRIZZLE_CHECK_PASSED.parent.mkdir(exist_ok=True)
-        DRIZZLE_CHECK_PASSED.write_text(key)
+        cache.remember_pass("drizzle-kit-check", key)
         return []
     return [
         DrizzleJournalInconsistent(

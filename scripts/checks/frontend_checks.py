@@ -23,12 +23,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from scripts.checks import backend_replay
-from scripts.core import config, database_url, systems
-from scripts.core.config import REPO_ROOT, load_settings
+from scripts.core import cache, config, database_url, systems
+from scripts.core.config import load_settings
 from scripts.core.errors import (
     AuthSchemaStale,
     DrizzleSchemaAhead,
@@ -42,7 +41,6 @@ from scripts.history import drizzle_snapshot, frontend_sources, merge_state
 from scripts.history.fingerprint import database_key, fingerprint
 from scripts.history.migrations import DatabaseState
 
-CACHE = REPO_ROOT / ".cache"
 MAX_NAMED = 4  # differences named in the message; the rest are counted
 # The Better Auth CLI's Drizzle output: `export const user = pgTable("user", {` and `  email: text("email")...`.
 AUTH_TABLE = re.compile(r'^export const \w+ = pgTable\(\s*"([^"]+)"')
@@ -71,7 +69,9 @@ STATEMENT_NAMES = [
 
 
 def better_auth_schema(env: dict[str, str]) -> list[Failure]:
-    return _cached("better-auth-schema", fingerprint(frontend_sources.auth_config_sources()), lambda: _auth(env))
+    return cache.unless_passed(
+        "better-auth-schema", fingerprint(frontend_sources.auth_config_sources()), lambda: _auth(env)
+    )
 
 
 def _auth(env: dict[str, str]) -> list[Failure]:
@@ -146,7 +146,7 @@ def _auth_schema_changes(old: str, new: str) -> list[str]:
 def drizzle_schema(env: dict[str, str]) -> list[Failure]:
     frontend = systems.load().frontend
     key = fingerprint([*frontend_sources.drizzle_schema_sources(), frontend.migrations_folder])
-    return _cached("drizzle-schema", key, lambda: _generate(env))
+    return cache.unless_passed("drizzle-schema", key, lambda: _generate(env))
 
 
 def _generate(env: dict[str, str]) -> list[Failure]:
@@ -231,7 +231,7 @@ def frontend_drift(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
     live_digest = hashlib.sha256("\n".join(live.as_lines()).encode()).hexdigest()
     state_key = [files, database_key(url), live_digest, last_applied]
     key = hashlib.sha256(json.dumps(state_key).encode()).hexdigest()
-    return _cached("frontend-drift", key, lambda: _drift(live, last_applied, env))
+    return cache.unless_passed("frontend-drift", key, lambda: _drift(live, last_applied, env))
 
 
 def _drift(live: catalog.Schema, last_applied: str | None, env: dict[str, str]) -> list[Failure]:
@@ -342,18 +342,6 @@ def _extended_config(folder: Path, out: Path) -> Path:
         f"export default {{ ...config, out: {json.dumps(relative_out)} }};\n"
     )
     return config
-
-
-def _cached(name: str, key: str, check: Callable[[], list[Failure]]) -> list[Failure]:
-    """Run ``check`` unless it passed with the same ``key`` before; remember a pass."""
-    record = CACHE / f"{name}-passed"
-    if record.is_file() and record.read_text() == key:
-        return []
-    problems = check()
-    if not problems:
-        CACHE.mkdir(exist_ok=True)
-        record.write_text(key)
-    return problems
 
 
 def _named(items: list[str], fallback: str) -> str:

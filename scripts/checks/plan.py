@@ -40,7 +40,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import errors, sql
 
-from scripts.core import config, systems
+from scripts.core import cache, config, systems
 from scripts.core.config import REPO_ROOT
 from scripts.core.database_url import DatabaseUrl, for_libpq, for_node, parse
 from scripts.core.errors import CrossSystemBreak, Failure, PlanFailed
@@ -53,7 +53,6 @@ from scripts.history import order
 from scripts.history.fingerprint import database_key, fingerprint
 from scripts.history.migrations import DatabaseState, Migration
 
-PASSED = REPO_ROOT / ".cache" / "plan-passed"
 RECIPE = 'docs/migrations.md, "Renaming a column the other system uses"'
 MODEL_NAMES_MARK = "plan-model-names:"
 # Run by the backend's own Python in its folder: the frontend tables and columns its models name.
@@ -118,7 +117,7 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
         return []  # nothing pending, or nothing applied yet: no running app's tables to break
     url = parse(env["DATABASE_URL"])
     key = _key(url)
-    if key is not None and PASSED.is_file() and PASSED.read_text() == key:
+    if key is not None and cache.passed("plan", key):
         return []
     try:
         problems = plan(url, env)
@@ -128,8 +127,7 @@ def find_problems(state: DatabaseState, env: dict[str, str]) -> list[Failure]:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         return [PlanFailed(f"the plan failed: the database refused a query: {first_line}", None)]
     if not problems and key is not None:
-        PASSED.parent.mkdir(exist_ok=True)
-        PASSED.write_text(key)
+        cache.remember_pass("plan", key)
     return problems
 
 

@@ -29,13 +29,12 @@ from scripts.checks import backend_replay
 from scripts.checks.frontend_checks import pulled_snapshot, snapshot_of
 from scripts.core import config, systems
 from scripts.core.config import REPO_ROOT
-from scripts.core.database_url import for_node
 from scripts.core.errors import BaselineMismatch, BaselineNotConfirmed, ChangedMigration, StepFailed
 from scripts.database import ledger
 from scripts.database.lock import migration_lock
 from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import Database, connect, run_preflight
-from scripts.database.tools import child_environment, database_urls, libpq_variables, run_tool
+from scripts.database.tools import ToolEnvironments, run_tool
 from scripts.history import drizzle_snapshot
 from scripts.history.drizzle_journal import bookkeeping_ddl, bookkeeping_table, drizzle_hash, read_journal
 from scripts.history.migrations import DatabaseState
@@ -94,7 +93,7 @@ def frontend_adoption(database: Database, state: DatabaseState) -> Adoption:
     if adoption.recorded_already:
         return adoption
     frontend = systems.load().frontend
-    env = {**child_environment(database.settings, database.libpq_url), **database_urls(for_node(database.url))}
+    env = ToolEnvironments(database.settings, database.url).node
     live = pulled_snapshot(env)
     # Drizzle's own table, where systems.env puts it in the frontend's schema, is no difference.
     in_schema = frontend.bookkeeping_schema == frontend.schema
@@ -246,7 +245,7 @@ def record_frontend(database: Database, tags: list[str]) -> None:
 
 def record_backend(database: Database, revision: str) -> None:
     backend = systems.load().backend
-    env = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
+    env = ToolEnvironments(database.settings, database.url).python
     result = run_tool(backend.folder, ["alembic", "stamp", revision], env, echo=True)
     if result.code != 0:
         raise StepFailed(f"backend: alembic stamp {revision} failed: {result.cause}", "fix the cause and run it again")

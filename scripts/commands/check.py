@@ -7,13 +7,13 @@ from scripts.checks.check import find_problems
 from scripts.core.report import report_all
 from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import run_preflight
-from scripts.database.tools import child_environment
+from scripts.database.tools import ToolEnvironments
 
 
 def main() -> int:
     database = run_preflight(quiet=True)
     accepted = accept.requested(database.settings)
-    env = child_environment(database.settings, database.libpq_url)
+    env = ToolEnvironments(database.settings, database.url).python
     problems, waived = accept.waived(find_problems(read_database_state(database.url), env, accepted), accepted)
     if problems:
         return report_all(accept.with_way_past(problems))

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 
-from scripts.core import config, systems
+from scripts.core import config
 from scripts.core.arguments import add_one_step, step_of
-from scripts.core.database_url import for_libpq, for_node
 from scripts.database.steps import run_step
-from scripts.database.tools import child_environment
+from scripts.database.tools import ToolEnvironments
 
 
 def main() -> int:
@@ -30,14 +29,13 @@ def main() -> int:
     folder, argv = step_of(args)
     settings = config.settings()
     if args.offline:
+        database = None
         url = config.database_url(settings) if settings.migration_database_url else None
-        form = for_node if systems.load().of_folder(folder) == systems.load().frontend else for_libpq
-        env, database = child_environment(settings, form(url) if url else None), None
+        env = ToolEnvironments(settings, url).for_step(folder)
     else:
-        from scripts.database.applying import Environments
         from scripts.database.preflight import run_preflight
 
         database = run_preflight(settings)
-        env = Environments(database).for_step(folder)
+        env = ToolEnvironments(database.settings, database.url).for_step(folder)
     run_step(folder, argv, env, database, record_order=args.record_order, generates=args.writes)
     return 0

@@ -38,14 +38,14 @@ def migrate(settings: config.Settings, steps: list[tuple[str, list[str]]]) -> in
     from contextlib import ExitStack
 
     from scripts.checks.gate import Passed, gate, models_match
-    from scripts.database.applying import Environments, apply, hold_migration_lock, ordered_steps
+    from scripts.database.applying import apply, environments, hold_migration_lock, ordered_steps
     from scripts.database.backup import backup_wanted, take_backup
     from scripts.database.migration_state import read_database_state
     from scripts.database.preflight import run_preflight
     from scripts.history.fingerprint import fingerprint
 
     database = run_preflight(settings)
-    envs = Environments(database)
+    envs = environments(database)
     with ExitStack() as stack:
         # The run that held the lock may have applied everything and left a fresh record.
         if hold_migration_lock(stack, database, envs) and (

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from scripts.checks.gate import Passed, gate
 from scripts.core import config
 from scripts.core.arguments import add_one_step, step_of
-from scripts.database.applying import Environments, apply, hold_migration_lock, refusals_of_order
+from scripts.database.applying import apply, environments, hold_migration_lock, refusals_of_order
 from scripts.database.backup import backup_wanted, take_backup
 from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import run_preflight
@@ -26,7 +26,7 @@ def main() -> int:
     add_one_step(parser)
     step = step_of(parser.parse_args())
     database = run_preflight(config.settings())
-    envs = Environments(database)
+    envs = environments(database)
     with ExitStack() as stack:
         hold_migration_lock(stack, database, envs)
         state = read_database_state(database.url)

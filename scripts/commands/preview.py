@@ -1,11 +1,11 @@
 """``make migrate-sql``: the SQL ``make migrate`` would run on the configured database, changing nothing.
 
 The pending migrations of both systems, in their combined order (scripts/history/order.py), in the
-stretches ``make migrate`` runs them (scripts/commands/run.py, ``--ordered``):
+segments ``make migrate`` runs them (scripts/commands/migrate.py):
 
 - a frontend migration as scripts/drizzle_migrate.mjs runs it through drizzle-orm's migrator:
   its file split at ``--> statement-breakpoint``, one transaction, then the bookkeeping row;
-- a stretch of backend revisions as ``alembic upgrade FROM:TO --sql`` renders it: offline,
+- a segment of backend revisions as ``alembic upgrade FROM:TO --sql`` renders it: offline,
   env.py never connects, with BEGIN and COMMIT around each revision as online mode runs it.
 
 Every piece is labelled with its system and migration file; all that is not SQL is a SQL
@@ -58,7 +58,7 @@ class Piece:
 
 
 @dataclass(frozen=True)
-class Stretch:
+class Segment:
     """A run of one system's migrations: the command ``make migrate`` runs for it, what that
     command runs before the first migration, and the migrations' pieces."""
 
@@ -69,7 +69,7 @@ class Stretch:
     rendered: dict[str, str]  # Alembic's SQL by revision file, as make lint checks it
 
 
-def frontend_stretch(migrations: list[Migration]) -> Stretch:
+def frontend_segment(migrations: list[Migration]) -> Segment:
     frontend = systems.load().frontend
     table = bookkeeping_table(frontend)
     # drizzle-orm's migrator (pg-core dialect.migrate), before every migration the runner applies.
@@ -86,7 +86,7 @@ def frontend_stretch(migrations: list[Migration]) -> Stretch:
         else:
             pieces.append(Piece("frontend", migration.path, f"BEGIN;\n\n{body}\n\n{row}\n\nCOMMIT;"))
     command = f"node scripts/drizzle_migrate.mjs --to {migrations[-1].id}"
-    return Stretch("frontend", command, preamble, pieces, {})
+    return Segment("frontend", command, preamble, pieces, {})
 
 
 def terminated(statement: str) -> str:
@@ -95,7 +95,7 @@ def terminated(statement: str) -> str:
     return statement if not code or code[-1].rstrip().endswith(";") else f"{statement};"
 
 
-def backend_stretch(start: str | None, target: str) -> Stretch:
+def backend_segment(start: str | None, target: str) -> Segment:
     """``alembic upgrade START:TARGET --sql`` (from nothing when ``start`` is None), one piece per revision."""
     span = f"{start}:{target}" if start else target
     sql = alembic_sql(span)
@@ -111,11 +111,11 @@ def backend_stretch(start: str | None, target: str) -> Stretch:
             continue
         path = files[running.group(1)].relative_to(REPO_ROOT) if running else "?"
         pieces.append(Piece("backend", str(path), f"BEGIN;{chunk.rstrip()}"))
-    return Stretch("backend", f"alembic upgrade {span} --sql", preamble, pieces, rendered_revisions(sql, revisions))
+    return Segment("backend", f"alembic upgrade {span} --sql", preamble, pieces, rendered_revisions(sql, revisions))
 
 
-def plan(state: DatabaseState) -> list[Stretch]:
-    """The pending migrations' SQL, stretch by stretch, in the combined order."""
+def plan(state: DatabaseState) -> list[Segment]:
+    """The pending migrations' SQL, segment by segment, in the combined order."""
     ordered, _ = order.combined(state)
     current = [revision for revision in (state.backend.current or "").split(", ") if revision]
     if len(current) > 1:
@@ -125,30 +125,30 @@ def plan(state: DatabaseState) -> list[Stretch]:
             "make migrate-status shows what is pending; make migrate applies it (the preview works again after)",
         )
     start = current[0] if current else None
-    stretches = []
+    segments = []
     for system, migrations in order.segments(ordered):
         if system == "frontend":
-            stretches.append(frontend_stretch(migrations))
+            segments.append(frontend_segment(migrations))
             continue
         for target in order.segment_targets(migrations):
-            stretches.append(backend_stretch(start, target))
+            segments.append(backend_segment(start, target))
             start = target
-    return stretches
+    return segments
 
 
-def render(display: str, bounds: str, stretches: list[Stretch]) -> str:
-    count = sum(len(stretch.pieces) for stretch in stretches)
+def render(display: str, bounds: str, segments: list[Segment]) -> str:
+    count = sum(len(segment.pieces) for segment in segments)
     lines = [
         f"-- make migrate-sql: the SQL make migrate would run on {display}: {count} migration(s),",
         "-- in the combined order of both systems (docs/migrations.md). Nothing was run or changed.",
         f"-- make migrate first sets in each tool's session: {bounds} (MIGRATION_BOUNDS)",
     ]
     number = 0
-    for stretch in stretches:
-        lines += ["", f"-- ---- {stretch.system}: {stretch.command}"]
-        if stretch.preamble:
-            lines += [stretch.preamble]
-        for piece in stretch.pieces:
+    for segment in segments:
+        lines += ["", f"-- ---- {segment.system}: {segment.command}"]
+        if segment.preamble:
+            lines += [segment.preamble]
+        for piece in segment.pieces:
             number += 1
             lines += ["", f"-- {number}. {piece.system}: {piece.path}", piece.sql]
     ledger = systems.load().ledger_schema
@@ -159,11 +159,11 @@ def render(display: str, bounds: str, stretches: list[Stretch]) -> str:
     return "\n".join(lines)
 
 
-def lint(stretches: list[Stretch]) -> None:
+def lint(segments: list[Segment]) -> None:
     """squawk over the pending migrations' SQL, with make lint's rules and acknowledgements."""
-    pieces = [piece for stretch in stretches for piece in stretch.pieces]
+    pieces = [piece for segment in segments for piece in segment.pieces]
     frontend = not_excluded([piece.path for piece in pieces if piece.system == "frontend"])
-    rendered = {name: sql for stretch in stretches for name, sql in stretch.rendered.items()}
+    rendered = {name: sql for segment in segments for name, sql in segment.rendered.items()}
     print("", flush=True)
     if not frontend and not rendered:
         print("squawk: nothing to check (.squawk.toml excludes every pending migration)")
@@ -194,9 +194,9 @@ def main() -> int:
         summary = ", ".join(f"{system.name} at {system.current or 'nothing'}" for system in state.systems)
         print(redact(f"-- nothing pending on {database.display} ({summary}): make migrate would run no SQL"))
         return 0
-    stretches = plan(state)
+    segments = plan(state)
     bounds = config.bounds_variable(config.migration_bounds(database.settings))
-    print(redact(render(database.display, bounds, stretches)), flush=True)
+    print(redact(render(database.display, bounds, segments)), flush=True)
     if args.lint:
-        lint(stretches)
+        lint(segments)
     return 0

@@ -9,9 +9,8 @@ import argparse
 
 from scripts.core import config
 from scripts.core.arguments import add_one_step, step_of
-from scripts.database.applying import Environments
 from scripts.database.preflight import run_preflight
-from scripts.database.tools import run_interactive
+from scripts.database.tools import ToolEnvironments, run_interactive
 
 
 def main() -> int:
@@ -19,4 +18,4 @@ def main() -> int:
     add_one_step(parser)
     folder, argv = step_of(parser.parse_args())
     database = run_preflight(config.settings())
-    return run_interactive(folder, argv, Environments(database).python)
+    return run_interactive(folder, argv, ToolEnvironments(database.settings, database.url).python)

@@ -17,7 +17,7 @@ from scripts.core.errors import Failure
 from scripts.core.redact import redact
 from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import run_preflight
-from scripts.database.tools import child_environment
+from scripts.database.tools import ToolEnvironments
 from scripts.history import order
 from scripts.history.migrations import DatabaseState, SystemState, problem_json
 
@@ -100,7 +100,7 @@ def main() -> int:
     with contextlib.redirect_stdout(sys.stderr) if args.format == "json" else contextlib.nullcontext():
         database = run_preflight(quiet=True)
         state = read_database_state(database.url)
-        problems = find_problems(state, child_environment(database.settings, database.libpq_url))
+        problems = find_problems(state, ToolEnvironments(database.settings, database.url).python)
     render = as_json if args.format == "json" else as_text
     print(redact(render(database.display, state, problems)))
     return exit_code(state, problems)

@@ -31,6 +31,11 @@ DEFAULT_ENV_FILE = REPO_ROOT / ".env"
 EXAMPLE_ENV_FILE = REPO_ROOT / ".env.example"
 
 
+def shown_path(path: Path) -> str:
+    """A path as messages show it: from the repository's root when it is inside the repository."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 class ConfigError(Exception):
     """The configuration cannot be read; the message says what to do."""
 
@@ -220,7 +225,7 @@ def migration_bounds(settings: Settings) -> dict[str, str]:
 
     ``lock_timeout``: a migration that needs a lock held by live traffic fails in
     seconds instead of queueing every later query behind it. Each tool SETs them at the
-    start of its session (scripts/commands/run.py): unlike the startup parameter ``options``, a SET
+    start of its session (scripts/database/applying.py): unlike the startup parameter ``options``, a SET
     passes every pooler.
     """
     bounds = {}

@@ -11,7 +11,6 @@ from contextlib import ExitStack
 
 from scripts.core import config, systems
 from scripts.core.config import REPO_ROOT
-from scripts.core.database_url import for_node
 from scripts.core.errors import Failure, UnknownAppliedMigration
 from scripts.database import ledger, session_settings
 from scripts.database.lock import migration_lock
@@ -19,34 +18,19 @@ from scripts.database.migration_state import read_database_state
 from scripts.database.preflight import Database, connect
 from scripts.database.session_settings import application_name
 from scripts.database.steps import run_step
-from scripts.database.tools import child_environment, database_urls, libpq_variables
+from scripts.database.tools import ToolEnvironments
 from scripts.history import order
 from scripts.history.migrations import DatabaseState
 
 Steps = list[tuple[str, list[str]]]
 
 
-class Environments:
-    """What each step's tool is given: DATABASE_URL in the one form both tools read, the libpq variables
-    psql reads; node-postgres gets the URL with libpq's meaning of sslmode (scripts.core.database_url.for_node)."""
-
-    def __init__(self, database: Database) -> None:
-        self.python = {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
-        self.node = {**self.python, **database_urls(for_node(database.url))}
-        self.session_names: Callable[[str], str] | None = None
-
-    def set(self, name: str, value: str) -> None:
-        self.python[name] = self.node[name] = value
-
-    def for_step(self, folder: str) -> dict[str, str]:
-        owner = systems.load().of_folder(folder)
-        env = self.node if owner == systems.load().frontend else self.python
-        if self.session_names:  # each tool's session is named for its system: a killed run's are told apart
-            env = {**env, "MIGRATION_SESSION": self.session_names(owner.name if owner else "tool")}
-        return env
+def environments(database: Database) -> ToolEnvironments:
+    """What each step's tool is given (scripts/database/tools.py), for the database that passed pre-flight."""
+    return ToolEnvironments(database.settings, database.url)
 
 
-def hold_migration_lock(stack: ExitStack, database: Database, envs: Environments) -> bool:
+def hold_migration_lock(stack: ExitStack, database: Database, envs: ToolEnvironments) -> bool:
     """The migration lock, held until ``stack`` closes; whether the run waited for it. The tools are told
     the bounds of their sessions and how to retry a lock timeout."""
     wait = config.seconds(database.settings, "MIGRATE_LOCK_TIMEOUT", "60")
@@ -77,7 +61,7 @@ def migration_sessions(database: Database) -> Callable[[str], str]:
     return lambda role: config.settings_variable({**extra, "application_name": application_name(role)})
 
 
-def apply(steps: Steps, envs: Environments, database: Database, before: DatabaseState | None) -> list[str]:
+def apply(steps: Steps, envs: ToolEnvironments, database: Database, before: DatabaseState | None) -> list[str]:
     """Each step in turn; then the checksums of the Alembic revisions now applied, kept (even after a failure).
     What the steps printed."""
     printed: list[str] = []

@@ -21,7 +21,7 @@ from scripts.core.config import REPO_ROOT, Settings
 from scripts.core.errors import BackupFailed, RestoreRefused
 from scripts.database.lock import migration_lock
 from scripts.database.preflight import Database, connect
-from scripts.database.tools import child_environment, libpq_variables
+from scripts.database.tools import ToolEnvironments
 
 BACKUP_DIR = REPO_ROOT / "backups"
 DUMP_MAGIC = b"PGDMP"  # the first bytes of every custom-format dump
@@ -172,7 +172,7 @@ def _client_major(path: str) -> int | None:
 
 
 def _env(database: Database) -> dict[str, str]:
-    return {**child_environment(database.settings, database.libpq_url), **libpq_variables(database.url)}
+    return ToolEnvironments(database.settings, database.url).python
 
 
 def _confirm(question: str) -> None:

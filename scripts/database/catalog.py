@@ -151,8 +151,8 @@ def differences(produced: Schema, live: Schema, schema: str) -> list[str]:
         for part in was:
             if was[part] != now[part]:
                 found.append(
-                    f"column {table}.{column}: {part} is {_shown(now[part])} in the database, "
-                    f"{_shown(was[part])} in the migrations"
+                    f"column {table}.{column}: {part} is {_as_text(now[part])} in the database, "
+                    f"{_as_text(was[part])} in the migrations"
                 )
     keyed = [
         ("constraint", produced.constraints, live.constraints),
@@ -187,7 +187,7 @@ def _where(produced: object) -> str:
     return "in the database only" if produced is None else "missing from the database"
 
 
-def _shown(value: object) -> str:
+def _as_text(value: object) -> str:
     if value is None:
         return "none"
     return str(value).lower() if isinstance(value, bool) else str(value)

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from scripts.core.config import REPO_ROOT, Settings
+from scripts.core.config import REPO_ROOT, Settings, shown_path
 from scripts.core.database_url import DatabaseUrl, for_libpq
 from scripts.core.errors import LocalDatabaseError
 
@@ -71,7 +71,7 @@ class LocalCluster:
 
     @property
     def shown_home(self) -> str:
-        return self._shown(self.home)
+        return shown_path(self.home)
 
     def is_initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").is_file()
@@ -96,7 +96,7 @@ class LocalCluster:
                 print(f"✓ local database already running on 127.0.0.1:{self.port}")
             else:
                 self._start()
-                print(f"✓ local database started on 127.0.0.1:{self.port} ({self._shown(self.home)})")
+                print(f"✓ local database started on 127.0.0.1:{self.port} ({shown_path(self.home)})")
             self._create_database(url)
 
     def stop(self) -> bool:
@@ -170,7 +170,7 @@ class LocalCluster:
             last_lines = _tail(self.log_file)
             raise LocalDatabaseError(
                 f"the local database did not start on 127.0.0.1:{self.port}: {last_lines}",
-                f"see {self._shown(self.log_file)}; if the port is taken, change it in DATABASE_URL",
+                f"see {shown_path(self.log_file)}; if the port is taken, change it in DATABASE_URL",
             )
 
     def _create_database(self, url: DatabaseUrl) -> None:
@@ -178,9 +178,9 @@ class LocalCluster:
             connection = psycopg2.connect(for_libpq(url.set(database="postgres")), connect_timeout=5)
         except psycopg2.OperationalError:
             raise LocalDatabaseError(
-                f"the local database in {self._shown(self.home)} does not accept the user and password of DATABASE_URL",
+                f"the local database in {shown_path(self.home)} does not accept the user and password of DATABASE_URL",
                 "it was created with other credentials: use those, or start afresh: "
-                f"make db-down && rm -rf {self._shown(self.home)}",
+                f"make db-down && rm -rf {shown_path(self.home)}",
             ) from None
         connection.autocommit = True
         try:
@@ -204,13 +204,9 @@ class LocalCluster:
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise LocalDatabaseError(
                 f"{tool} failed: {detail[-1] if detail else f'exit {result.returncode}'}",
-                f"see {self._shown(self.log_file)}" if self.log_file.exists() else None,
+                f"see {shown_path(self.log_file)}" if self.log_file.exists() else None,
             )
         return result
-
-    @staticmethod
-    def _shown(path: Path) -> str:
-        return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def checkout_of(data_dir: Path) -> Path | None:

@@ -8,12 +8,10 @@ of applied revisions in the tooling's own ledger, scripts/database/ledger.py). R
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from psycopg2.extensions import cursor as Cursor
 
 from scripts.core import systems
-from scripts.core.config import REPO_ROOT
+from scripts.core.config import shown_path
 from scripts.core.database_url import DatabaseUrl
 from scripts.core.errors import (
     ChangedMigration,
@@ -54,7 +52,7 @@ def frontend_state(cursor: Cursor) -> SystemState:
     except JournalUnreadable as error:
         state.problems.append(
             DrizzleJournalInconsistent(
-                f"frontend: {_shown(journal_file)} cannot be read ({error})",
+                f"frontend: {shown_path(journal_file)} cannot be read ({error})",
                 merge_state.merge_hint("restore it from git, or regenerate the migrations: make migration-frontend"),
             )
         )
@@ -86,8 +84,8 @@ def frontend_state(cursor: Cursor) -> SystemState:
         if not sql_file.is_file():
             state.problems.append(
                 DrizzleJournalInconsistent(
-                    f"frontend: the journal lists {entry.tag}, but {_shown(sql_file)} is missing",
-                    f"restore the file from git, or remove its entry from {_shown(journal_file)}",
+                    f"frontend: the journal lists {entry.tag}, but {shown_path(sql_file)} is missing",
+                    f"restore the file from git, or remove its entry from {shown_path(journal_file)}",
                 )
             )
             continue
@@ -95,23 +93,23 @@ def frontend_state(cursor: Cursor) -> SystemState:
         if is_applied and applied[entry.when] != drizzle_hash(sql_file):
             state.problems.append(
                 ChangedMigration(
-                    f"frontend: {_shown(sql_file)} was changed after it was applied to this database",
+                    f"frontend: {shown_path(sql_file)} was changed after it was applied to this database",
                     "restore the applied version (git log -p -- that file); put new changes in a new migration",
                 )
             )
         elif not is_applied and newest_applied is not None and entry.when <= newest_applied:
             state.problems.append(
                 SkippedMigration(
-                    f"frontend: {_shown(sql_file)} is older than the newest applied migration, "
+                    f"frontend: {shown_path(sql_file)} is older than the newest applied migration, "
                     "so drizzle-kit migrate would never apply it",
                     merge_state.merge_hint(
-                        f'give it a newer timestamp: set its "when" in {_shown(journal_file)} '
+                        f'give it a newer timestamp: set its "when" in {shown_path(journal_file)} '
                         f"above {newest_applied} (after checking it does not conflict), or regenerate it"
                     ),
                 )
             )
         state.migrations.append(
-            Migration(entry.tag, entry.tag, _shown(sql_file), is_applied, after_backend(sql_file.read_text()))
+            Migration(entry.tag, entry.tag, shown_path(sql_file), is_applied, after_backend(sql_file.read_text()))
         )
     state.current = next((m.id for m in reversed(state.migrations) if m.applied), None)
     state.head = state.migrations[-1].id if state.migrations else None
@@ -134,7 +132,7 @@ def backend_state(cursor: Cursor) -> SystemState:
                 f"backend: revision {parent} ({applied}the parent of {child}) is missing from "
                 f"{backend.migrations_folder}",
                 f"restore the file (git log --diff-filter=D --name-only -- {backend.migrations_folder}), "
-                f"or correct down_revision in {_shown(revisions[child].path)}",
+                f"or correct down_revision in {shown_path(revisions[child].path)}",
             )
         )
     labelled = alembic.branch_labels(revisions, heads) if len(heads) > 1 and not missing else {}
@@ -182,7 +180,7 @@ def backend_state(cursor: Cursor) -> SystemState:
         if revision.revision in applied_ids and recorded and not ledger.checksum(revision.path).matches(recorded):
             state.problems.append(
                 ChangedMigration(
-                    f"backend: {_shown(revision.path)} was changed after it was applied to this database",
+                    f"backend: {shown_path(revision.path)} was changed after it was applied to this database",
                     "restore the applied version (git log -p -- that file); put new changes in a new revision: "
                     'make migration-backend m="what changed"',
                 )
@@ -191,7 +189,7 @@ def backend_state(cursor: Cursor) -> SystemState:
             Migration(
                 revision.revision,
                 revision.description,
-                _shown(revision.path),
+                shown_path(revision.path),
                 revision.revision in applied_ids,
                 (revision.after_frontend,) if revision.after_frontend else (),
                 revision.down_revisions,
@@ -217,7 +215,3 @@ def _applied_alembic_revisions(cursor: Cursor, table: str) -> list[str]:
         return []
     cursor.execute(f"SELECT version_num FROM {table} ORDER BY 1")
     return [row[0] for row in cursor.fetchall()]
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)

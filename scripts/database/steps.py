@@ -51,7 +51,7 @@ def run_step(
     existing = order.migration_files(owner.name) if record_order and owner else set()
     before = generated.written(generates) if generates else {}
     # The template's own scripts are named from the repository's root (the Makefile gives them by full path).
-    label = f"{folder}: {shlex.join(_shown(argument) for argument in argv)}"
+    label = f"{folder}: {shlex.join(_from_root(argument) for argument in argv)}"
     print(f"→ {label}", flush=True)
     started = time.monotonic()
     on_terminal = bool(generates) and sys.stdin.isatty()  # its questions (drizzle-kit: a rename?) answered here
@@ -92,7 +92,7 @@ def run_step(
     )
 
 
-def _shown(argument: str) -> str:
+def _from_root(argument: str) -> str:
     path = REPO_ROOT / "scripts"
     return argument.removeprefix(f"{REPO_ROOT}/") if argument.startswith(f"{path}/") else argument
 

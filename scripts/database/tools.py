@@ -8,13 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.core import systems
 from scripts.core.config import REPO_ROOT, Settings
-from scripts.core.database_url import DatabaseUrl
+from scripts.core.database_url import DatabaseUrl, for_libpq, for_node
 from scripts.core.errors import StepFailed
 from scripts.core.redact import redact
 
@@ -47,6 +47,32 @@ def __getattr__(name: str) -> Path:
     if name == "NODE_BIN":
         return systems.load().node_bin
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class ToolEnvironments:
+    """The one place a tool's environment is built, for a database (or none): the configuration, the
+    project's tools first on PATH, DATABASE_URL in the form each tool reads, and the libpq variables
+    psql and pg_dump read. ``python``: libpq's form (Alembic, psql); ``node``: node-postgres's
+    (scripts.core.database_url.for_node: libpq's meaning of sslmode)."""
+
+    def __init__(self, settings: Settings, url: DatabaseUrl | None) -> None:
+        self.python = child_environment(settings, for_libpq(url) if url else None)
+        if url is not None:
+            self.python |= libpq_variables(url)
+        self.node = {**self.python, **(database_urls(for_node(url)) if url else {})}
+        # Set for a run that holds the migration lock: each tool's session named for its system.
+        self.session_names: Callable[[str], str] | None = None
+
+    def set(self, name: str, value: str) -> None:
+        self.python[name] = self.node[name] = value
+
+    def for_step(self, folder: str) -> dict[str, str]:
+        """The environment of a step in ``folder``: the frontend's tools get node-postgres's form."""
+        owner = systems.load().of_folder(folder)
+        env = self.node if owner is not None and owner == systems.load().frontend else self.python
+        if self.session_names:  # a killed run's sessions are told apart
+            env = {**env, "MIGRATION_SESSION": self.session_names(owner.name if owner else "tool")}
+        return env
 
 
 def child_environment(settings: Settings, libpq_url: str | None) -> dict[str, str]:

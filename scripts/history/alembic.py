@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,42 +18,55 @@ class AlembicRevision:
     description: str
     path: Path
     after_frontend: str | None = None  # scripts/history/order.py
+    branch_labels: tuple[str, ...] = ()  # alembic revision --branch-label
 
 
 def alembic_revisions(versions_dir: Path | None = None) -> list[AlembicRevision]:
     """The revision files, read without importing them (or Alembic: a costly import).
 
     Parsed with ``ast``: the module-level ``revision`` and ``down_revision`` literals,
-    and the docstring's first line, as Alembic's own script template writes them.
+    and the docstring's first line, as Alembic's own script template writes them. Each file
+    once per process while it is unchanged: the commands and checks ask again and again.
     """
-    revisions = []
     versions_dir = systems.load().backend.migrations_path if versions_dir is None else versions_dir
+    revisions = []
     for path in sorted(versions_dir.glob("*.py")):
-        module = ast.parse(path.read_text(), filename=str(path))
-        values: dict[str, object] = {}
-        for node in module.body:
-            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
-                values[target.id] = ast.literal_eval(node.value)
-            elif isinstance(target, ast.Name) and target.id == "after_frontend" and node.value:
-                # Its place in the combined order: a plain string, else no place (scripts/history/order.py).
-                values[target.id] = node.value.value if isinstance(node.value, ast.Constant) else None
-        if not isinstance(values.get("revision"), str):
-            continue  # not a revision file
-        down = values.get("down_revision")
-        down_revisions = tuple(down) if isinstance(down, (tuple, list)) else ((down,) if down else ())
-        description = (ast.get_docstring(module) or "").strip().splitlines()
-        after = values.get("after_frontend")
-        revisions.append(
-            AlembicRevision(
-                values["revision"],
-                down_revisions,
-                description[0] if description else "",
-                path,
-                after if isinstance(after, str) and after else None,
-            )
-        )
+        stat = path.stat()
+        if (revision := _parsed(path, stat.st_mtime_ns, stat.st_size)) is not None:
+            revisions.append(revision)
     return revisions
+
+
+@functools.cache
+def _parsed(path: Path, mtime_ns: int, size: int) -> AlembicRevision | None:
+    """One revision file (None: not a revision file); ``mtime_ns`` and ``size``: its version, for the cache."""
+    module = ast.parse(path.read_text(), filename=str(path))
+    values: dict[str, object] = {}
+    for node in module.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:
+            values[target.id] = ast.literal_eval(node.value)
+        elif isinstance(target, ast.Name) and target.id == "after_frontend" and node.value:
+            # Its place in the combined order: a plain string, else no place (scripts/history/order.py).
+            values[target.id] = node.value.value if isinstance(node.value, ast.Constant) else None
+        elif isinstance(target, ast.Name) and target.id == "branch_labels" and node.value:
+            with contextlib.suppress(ValueError):
+                value = ast.literal_eval(node.value)
+                values[target.id] = (value,) if isinstance(value, str) else tuple(value or ())
+    if not isinstance(values.get("revision"), str):
+        return None
+    down = values.get("down_revision")
+    down_revisions = tuple(down) if isinstance(down, (tuple, list)) else ((down,) if down else ())
+    description = (ast.get_docstring(module) or "").strip().splitlines()
+    after = values.get("after_frontend")
+    return AlembicRevision(
+        values["revision"],
+        down_revisions,
+        description[0] if description else "",
+        path,
+        after if isinstance(after, str) and after else None,
+        values.get("branch_labels", ()),
+    )
 
 
 def missing_parents(revisions: dict[str, AlembicRevision]) -> list[tuple[str, str]]:
@@ -79,14 +93,7 @@ def applied_through(revision: str, revisions: dict[str, AlembicRevision], curren
 
 def branch_labels(revisions: dict[str, AlembicRevision], heads: list[str]) -> dict[str, list[str]]:
     """The heads whose line of revisions declares a branch label (``branch_labels``), with its labels."""
-    labels_of: dict[str, list[str]] = {}
-    for revision in revisions.values():
-        for node in ast.parse(revision.path.read_text(), filename=str(revision.path)).body:
-            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-            if isinstance(target, ast.Name) and target.id == "branch_labels" and node.value:
-                with contextlib.suppress(ValueError):
-                    value = ast.literal_eval(node.value)
-                    labels_of[revision.revision] = [value] if isinstance(value, str) else list(value or ())
+    labels_of = {revision.revision: list(revision.branch_labels) for revision in revisions.values()}
     found: dict[str, list[str]] = {}
     for head in heads:
         line, seen = [head], set()

@@ -94,13 +94,13 @@ def _column_differences(applied: dict, live: dict) -> list[tuple[str, str, str]]
         if field == "identity" and was and now:
             was, now = {**was, "schema": None}, {**now, "schema": None}
         if was != now:
-            found.append((field, _shown(applied.get(field)), _shown(live.get(field))))
+            found.append((field, _as_text(applied.get(field)), _as_text(live.get(field))))
     if bool(applied.get("generated")) != bool(live.get("generated")):
-        found.append(("generated", _shown(bool(applied.get("generated"))), _shown(bool(live.get("generated")))))
+        found.append(("generated", _as_text(bool(applied.get("generated"))), _as_text(bool(live.get("generated")))))
     was, now = applied.get("default"), live.get("default")
     is_array = str(applied.get("type", "")).endswith("]")
     if (was is None) != (now is None) or (not is_array and was is not None and _expression(was) != _expression(now)):
-        found.append(("default", _shown(was), _shown(now)))
+        found.append(("default", _as_text(was), _as_text(now)))
     return found
 
 
@@ -147,7 +147,7 @@ def _as_is(value: object) -> object:
     return value
 
 
-def _shown(value: object) -> str:
+def _as_text(value: object) -> str:
     if isinstance(value, dict):
         return value.get("type", "set") if "type" in value else "set"
     return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)

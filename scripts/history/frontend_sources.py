@@ -34,14 +34,14 @@ def auth_config_sources() -> list[str]:
     """What ``auth generate`` reads: the config, what it imports, and the generated file it is compared with."""
     frontend = systems.load().frontend
     files = _with_imports([frontend.path / AUTH_CONFIG, frontend.path / AUTH_SCHEMA])
-    return [*_shown(files), frontend.shown("package-lock.json")]
+    return [*_relative(files), frontend.shown("package-lock.json")]
 
 
 def drizzle_schema_sources() -> list[str]:
     """What ``drizzle-kit generate`` reads besides its migrations: its config and the schema files."""
     frontend = systems.load().frontend
     config = frontend.path / "drizzle.config.ts"
-    return [*_shown(_with_imports([config, *schema_entries(config)])), frontend.shown("package-lock.json")]
+    return [*_relative(_with_imports([config, *schema_entries(config)])), frontend.shown("package-lock.json")]
 
 
 def schema_entries(config: Path) -> list[Path]:
@@ -97,6 +97,6 @@ def _resolve(folder: Path, specifier: str) -> Path | None:
     return None
 
 
-def _shown(files: list[Path]) -> list[str]:
+def _relative(files: list[Path]) -> list[str]:
     root = REPO_ROOT.resolve()
     return [str(file.relative_to(root)) for file in files]

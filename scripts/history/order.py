@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.core import systems
-from scripts.core.config import REPO_ROOT
+from scripts.core.config import shown_path
 from scripts.core.errors import Failure, MigrationOrderBroken, MigrationOrderUnknown
 from scripts.history import merge_state
 from scripts.history.alembic import alembic_revisions
@@ -180,7 +180,7 @@ def record(system: str, new_files: list[Path]) -> list[str]:
             line = "\n# Its place in the combined order of both systems' migrations (docs/migrations.md).\n"
             line += f'after_frontend = "{tags[-1]}"'
             path.write_text(text[:end] + line + text[end:])
-            marked.append(_shown(path))
+            marked.append(shown_path(path))
         return marked
     heads = backend_heads()
     if not heads:
@@ -190,7 +190,7 @@ def record(system: str, new_files: list[Path]) -> list[str]:
         if text.startswith("-- after_backend:"):
             continue
         path.write_text(f"-- after_backend: {', '.join(heads)}\n{text}")
-        marked.append(_shown(path))
+        marked.append(shown_path(path))
     return marked
 
 
@@ -212,7 +212,3 @@ def _migrations(state: DatabaseState, system: str) -> list[Migration]:
 
 def _folder(system: str) -> str:
     return getattr(systems.load(), system).migrations_folder
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
