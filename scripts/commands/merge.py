@@ -409,10 +409,10 @@ def merge_backend(merge_heads: list[str], message: str) -> list[str]:
 
     backend = systems.load().backend
     heads = order.backend_heads()
-    existing = order.migration_files("backend")
+    existing = order.migration_files(backend)
     env = child_environment(config.settings(), None)
     run_step(backend.folder, [*merge_heads, "-m", message], env, None, record_order=True)
-    new = sorted(order.migration_files("backend") - existing)
+    new = sorted(order.migration_files(backend) - existing)
     if len(new) != 1:
         raise StepFailed(f"backend: {shlex.join(merge_heads)} wrote {len(new)} revision files", "see its output above")
     _stage([str(path.relative_to(REPO_ROOT)) for path in new])

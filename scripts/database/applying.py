@@ -76,8 +76,8 @@ def apply(steps: Steps, envs: ToolEnvironments, database: Database, before: Data
 def refusals_of_order(state: DatabaseState, steps: Steps) -> list[Failure]:
     """A run of one system's migrate (make migrate-backend, migrate-frontend) that would apply a
     migration before the other system's migration it was written after."""
-    owners = {owner.name for folder, _ in steps if (owner := systems.load().of_folder(folder))}
-    return [problem for owner in sorted(owners) for problem in order.out_of_order(state, owner)]
+    owners = {owner for folder, _ in steps if (owner := systems.load().of_folder(folder))}
+    return [problem for owner in sorted(owners, key=lambda s: s.name) for problem in order.out_of_order(state, owner)]
 
 
 def ordered_steps(steps: Steps, state: DatabaseState) -> Steps:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from scripts.core import systems
 from scripts.core.config import REPO_ROOT
 from scripts.core.errors import Failure, StepFailed
+from scripts.core.systems import System
 from scripts.database import lock
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def run_step(
     from scripts.history import order
 
     owner = systems.load().of_folder(folder)
-    existing = order.migration_files(owner.name) if record_order and owner else set()
+    existing = order.migration_files(owner) if record_order and owner else set()
     before = generated.written(generates) if generates else {}
     # The template's own scripts are named from the repository's root (the Makefile gives them by full path).
     label = f"{folder}: {shlex.join(_from_root(argument) for argument in argv)}"
@@ -62,7 +63,7 @@ def run_step(
             return result.lines
         print(f"✓ {label} ({time.monotonic() - started:.1f} s)", flush=True)
         if record_order and owner:
-            for marked in order.record(owner.name, sorted(order.migration_files(owner.name) - existing)):
+            for marked in order.record(owner, sorted(order.migration_files(owner) - existing)):
                 print(f"✓ {marked}: its place in the combined order recorded (docs/migrations.md)")
         return result.lines
     where = ""
@@ -75,7 +76,7 @@ def run_step(
             except Failure as unreadable:  # e.g. the server went away mid-run
                 print(f"  (what is applied now cannot be read: {unreadable.message})")
         pending = getattr(state, owner.name).pending if state is not None else None
-        if failed_file := failed_migration(owner.name, result.lines, pending):
+        if failed_file := failed_migration(owner, result.lines, pending):
             where = f" in {failed_file}"
         if state is not None:
             print(describe(state))
@@ -97,12 +98,12 @@ def _from_root(argument: str) -> str:
     return argument.removeprefix(f"{REPO_ROOT}/") if argument.startswith(f"{path}/") else argument
 
 
-def failed_migration(system: str, lines: list[str], pending: list[Migration] | None) -> str | None:
+def failed_migration(system: System, lines: list[str], pending: list[Migration] | None) -> str | None:
     """The file of the migration that failed, from what the tool printed (and, for a raw
     drizzle-kit, what was pending; every migration file when the database could not say)."""
     from scripts.history.alembic import alembic_revisions
 
-    if system == "backend":  # Alembic names the revision it runs; drizzle-kit only the failed query
+    if system == systems.load().backend:  # Alembic names the revision it runs; drizzle-kit only the failed query
         revisions = [m.group(1) or m.group(2) for line in lines if (m := ALEMBIC_RUNNING.search(line))]
         by_id = {revision.revision: revision.path for revision in alembic_revisions()}
         path = by_id.get(revisions[-1]) if revisions else None

@@ -29,6 +29,7 @@ from pathlib import Path
 from scripts.core import systems
 from scripts.core.config import shown_path
 from scripts.core.errors import Failure, MigrationOrderBroken, MigrationOrderUnknown
+from scripts.core.systems import System
 from scripts.history import merge_state
 from scripts.history.alembic import alembic_revisions
 from scripts.history.drizzle_journal import journal_tags
@@ -141,29 +142,30 @@ def segment_targets(migrations: list[Migration]) -> list[str]:
     return [revision for revision in ids if revision not in ancestors]
 
 
-def out_of_order(state: DatabaseState, system: str) -> list[Failure]:
+def out_of_order(state: DatabaseState, system: System) -> list[Failure]:
     """Why applying the pending migrations of ``system`` alone would break the combined order."""
-    other = "backend" if system == "frontend" else "frontend"
-    pending_elsewhere = {m.id for m in _migrations(state, other) if not m.applied}
+    declared = systems.load()
+    other = declared.backend if system == declared.frontend else declared.frontend
+    pending_elsewhere = {m.id for m in _migrations(state, other.name) if not m.applied}
     problems: list[Failure] = []
-    for migration in _migrations(state, system):
+    for migration in _migrations(state, system.name):
         if migration.applied:
             continue
         if blocking := [name for name in migration.after if name in pending_elsewhere]:
             problems.append(
                 MigrationOrderBroken(
-                    f"{system}: {migration.path} was written after {other} migration {', '.join(blocking)}, "
-                    "which is not applied yet",
-                    f"apply both in their order: make migrate (or make migrate-{other} first)",
+                    f"{system.name}: {migration.path} was written after {other.name} migration "
+                    f"{', '.join(blocking)}, which is not applied yet",
+                    f"apply both in their order: make migrate (or make migrate-{other.name} first)",
                 )
             )
     return problems
 
 
-def record(system: str, new_files: list[Path]) -> list[str]:
+def record(system: System, new_files: list[Path]) -> list[str]:
     """Write the marker into each new migration file of ``system``; returns the files marked."""
     marked = []
-    if system == "backend":
+    if system == systems.load().backend:
         tags = journal_tags()
         if not tags:
             return []
@@ -200,10 +202,9 @@ def backend_heads() -> list[str]:
     return sorted(revision.revision for revision in revisions if revision.revision not in parents)
 
 
-def migration_files(system: str) -> set[Path]:
-    declared = getattr(systems.load(), system)
-    pattern = "*.sql" if system == "frontend" else "*.py"
-    return set(declared.migrations_path.glob(pattern)) if declared.migrations_path.is_dir() else set()
+def migration_files(system: System) -> set[Path]:
+    pattern = "*.sql" if system == systems.load().frontend else "*.py"
+    return set(system.migrations_path.glob(pattern)) if system.migrations_path.is_dir() else set()
 
 
 def _migrations(state: DatabaseState, system: str) -> list[Migration]:
