@@ -46,6 +46,7 @@ from scripts.core.config import REPO_ROOT
 from scripts.core.errors import MergeNotPossible, StepFailed
 from scripts.history import order
 from scripts.history.alembic import alembic_revisions
+from scripts.history.drizzle_journal import JournalEntry, JournalUnreadable, parse_journal
 from scripts.history.merge_state import git, merge_in_progress, unmerged_paths
 from scripts.history.order import after_backend
 
@@ -160,11 +161,11 @@ def _files(commit: str, folder: str) -> list[str]:
     return [name for name in listed.stdout.split("\0") if name] if listed.returncode == 0 else []
 
 
-def _journal(commit: str, folder: str) -> list[dict]:
+def _journal(commit: str, folder: str) -> list[JournalEntry]:
     text = _show(commit, f"{folder}/meta/_journal.json")
     try:
-        return json.loads(text)["entries"] if text else []
-    except (ValueError, KeyError, TypeError):
+        return parse_journal(text) if text else []
+    except JournalUnreadable:
         return []
 
 
@@ -179,24 +180,24 @@ def _stage(paths: list[str]) -> None:
 def merge_frontend(sides: Sides, generate: list[str], name: str | None) -> list[str]:
     frontend = systems.load().frontend
     folder = frontend.migrations_folder
-    base_tags = {entry["tag"] for entry in _journal(sides.base, folder)}
-    first_new = [e["tag"] for e in _journal(sides.first, folder) if e["tag"] not in base_tags]
-    second = [e for e in _journal(sides.second, folder) if e["tag"] not in base_tags]
+    base_tags = {entry.tag for entry in _journal(sides.base, folder)}
+    first_new = [e.tag for e in _journal(sides.first, folder) if e.tag not in base_tags]
+    second = [e for e in _journal(sides.second, folder) if e.tag not in base_tags]
     if not first_new or not second:
         return []  # one side added none: git merged the journal as it is
     # Only what the tree still holds of theirs: a merge put right earlier (by this command, or by
     # hand) is never undone, even when HEAD is still its merge commit.
-    first_tags = {entry["tag"] for entry in _journal(sides.first, folder)}
+    first_tags = {entry.tag for entry in _journal(sides.first, folder)}
     conflicted = any(path.startswith(folder + "/") for path in unmerged_paths())
     done = _already_regenerated()
     theirs = _journal(sides.second, folder)
-    previous = {entry["tag"]: theirs[index - 1] if index else None for index, entry in enumerate(theirs)}
+    previous = {entry.tag: theirs[index - 1] if index else None for index, entry in enumerate(theirs)}
     replaced = [
-        _replaced(sides, folder, entry, previous[entry["tag"]])
+        _replaced(sides, folder, entry, previous[entry.tag])
         for entry in second
-        if _differs(sides, f"{folder}/{entry['tag']}.sql", entry["tag"] in first_tags)
-        and entry["tag"] not in done
-        and (conflicted or (frontend.migrations_path / f"{entry['tag']}.sql").is_file())
+        if _differs(sides, f"{folder}/{entry.tag}.sql", entry.tag in first_tags)
+        and entry.tag not in done
+        and (conflicted or (frontend.migrations_path / f"{entry.tag}.sql").is_file())
     ]
     if not replaced:
         return []
@@ -242,13 +243,13 @@ def _differs(sides: Sides, path: str, in_first: bool) -> bool:
     return not in_first or _show(sides.first, path) != _show(sides.second, path)
 
 
-def _replaced(sides: Sides, folder: str, entry: dict, previous: dict | None) -> Replaced:
-    sql = _show(sides.second, f"{folder}/{entry['tag']}.sql") or ""
+def _replaced(sides: Sides, folder: str, entry: JournalEntry, previous: JournalEntry | None) -> Replaced:
+    sql = _show(sides.second, f"{folder}/{entry.tag}.sql") or ""
     sha = hashlib.sha256(sql.encode()).hexdigest()
-    before = _snapshot(sides.second, folder, previous["tag"]) if previous else None
-    after = _snapshot(sides.second, folder, entry["tag"])
+    before = _snapshot(sides.second, folder, previous.tag) if previous else None
+    after = _snapshot(sides.second, folder, entry.tag)
     changes_schema = before is None or after is None or before != after
-    return Replaced(entry["tag"], int(entry["when"]), sha, after_backend(sql), sql, sides.names[1], changes_schema)
+    return Replaced(entry.tag, entry.when, sha, after_backend(sql), sql, sides.names[1], changes_schema)
 
 
 def _snapshot(commit: str, folder: str, tag: str) -> dict | None:
