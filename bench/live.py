@@ -38,12 +38,13 @@ from bench.live_changes import CHANGES, FK_NAME, INDEX_NAME, SETUP_BODY, USER_FI
 from bench.live_load import Load, LoadUser, Sample
 from bench.live_locks import HOLDER_NAME, MONITOR_NAME, LockMonitor
 from bench.run import copy_working_tree
-from scripts.database_url import for_libpq, parse
-from scripts.errors import Failure, UsageError, entry_point
-from scripts.localcluster import LocalCluster
-from scripts.redact import add_secret, redact
-from scripts.settings import REPO_ROOT
-from scripts.tools import NODE_BIN
+from scripts.core.config import REPO_ROOT
+from scripts.core.database_url import for_libpq, parse
+from scripts.core.errors import Failure, UsageError
+from scripts.core.redact import add_secret, redact
+from scripts.core.report import entry_point
+from scripts.database.localcluster import LocalCluster
+from scripts.database.tools import NODE_BIN
 
 RESULTS = REPO_ROOT / "bench" / "results"
 # Better Auth's own signUpEmail, as the test suite signs users up.

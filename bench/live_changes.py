@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.errors import Failure
+from scripts.core.errors import Failure
 
 # Columns the setup adds (and fills) so that the changes have something to work on.
 SETUP_REVISION = "live0setup01"
@@ -102,7 +102,7 @@ class Copy:
         """`make migration-frontend name=NAME` (or drizzle-kit's --custom, an empty one): the new SQL file."""
         if custom:
             result = self.python(
-                "-m", "scripts.run", "--offline", "--record-order", "--in", "nextjs", "--",
+                "-m", "scripts", "generate", "--offline", "--record-order", "--in", "nextjs", "--",
                 "drizzle-kit", "generate", "--custom", "--name", name, env=env,
             )  # fmt: skip
         else:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx2 as httpx
 
-from scripts.errors import Failure
+from scripts.core.errors import Failure
 
 # One cycle of 20 requests: 9 reads of notes, 4 note creations and 4 deletions (so the users'
 # note lists keep their size), 2 session look-ups and, rarely, a sign-in. Better Auth limits

@@ -1,6 +1,6 @@
 """`make bench`: the wrapper's wall time against the raw tools, measured in the same run.
 
-On a throwaway PostgreSQL cluster (scripts/localcluster.py, in a temporary folder),
+On a throwaway PostgreSQL cluster (scripts/database/localcluster.py, in a temporary folder),
 each command runs BENCH_RUNS times (default 5); the table gives median, min and max
 wall time, and the ratio of the wrapper to the raw tools, which are run the way the
 guide shows them (`npx drizzle-kit migrate`, `uv run alembic upgrade head`). Raw
@@ -32,11 +32,11 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from scripts import systems
-from scripts.database_url import for_libpq, parse
-from scripts.localcluster import LocalCluster
-from scripts.migration_state import alembic_revisions
-from scripts.settings import REPO_ROOT
+from scripts.core import systems
+from scripts.core.config import REPO_ROOT
+from scripts.core.database_url import for_libpq, parse
+from scripts.database.localcluster import LocalCluster
+from scripts.history.alembic import alembic_revisions
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 LARGE_RUNS = int(os.environ.get("BENCH_LARGE_RUNS", "3"))

@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from scripts.settings import REPO_ROOT
+from scripts.core.config import REPO_ROOT
 
 RUNS = int(os.environ.get("BENCH_TEST_RUNS", "2"))
 RESULTS = REPO_ROOT / "bench" / "results"

@@ -10,7 +10,7 @@
 // the bookkeeping table are exactly drizzle-kit's, so the raw tool stays usable beside it.
 //
 // Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=2s statement_timeout=15min",
-// set by scripts/run.py) is SET on it first: a SET reaches the server through every pooler,
+// set by scripts/database/applying.py) is SET on it first: a SET reaches the server through every pooler,
 // where the startup parameter `options` does not.
 //
 // Reads systems.env (the frontend's folder, migrations and bookkeeping table) and
@@ -98,7 +98,7 @@ async function newestApplied(client, schema, table) {
 // Statements PostgreSQL refuses inside a transaction block (SQLSTATE 25001): a migration holding
 // one is applied without a transaction. Recognised from the statement itself, so that what
 // drizzle-kit generate writes for an index declared .concurrently() needs no marker; the same
-// list is in scripts/lint_migrations.py (NO_TRANSACTION), which squawks such files accordingly.
+// list is in scripts/checks/lint_migrations.py (NO_TRANSACTION), which squawks such files accordingly.
 const NO_TRANSACTION =
   /^\s*(create\s+(unique\s+)?index\s+concurrently|drop\s+index\s+concurrently|reindex\b[^;]*\bconcurrently|alter\s+table\b[^;]*\bdetach\s+partition\b[^;]*\bconcurrently|vacuum\b|alter\s+system\b|(create|drop)\s+(database|tablespace)\b)/i;
 

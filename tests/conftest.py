@@ -1,7 +1,7 @@
 """Fixtures: a fresh database per test on the suite's own PostgreSQL server.
 
 `make test` starts that server with the project's own local-cluster mechanism
-(scripts/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
+(scripts/database/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
 `postgresql_noproc` connects to it, and its `postgresql` fixture creates and drops
 one database per test, so no test sees another's state.
 """
@@ -35,9 +35,9 @@ from pytest_postgresql import factories
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import URL, make_url
 
-from scripts.localcluster import LocalCluster, cluster_root
-from scripts.migration_state import AlembicRevision, alembic_revisions
-from scripts.tools import NODE_BIN
+from scripts.database.localcluster import LocalCluster, cluster_root
+from scripts.database.tools import NODE_BIN
+from scripts.history.alembic import AlembicRevision, alembic_revisions
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -127,7 +127,7 @@ def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, 
 def apply_frontend(database: Database, to: str | None = None, root: Path = REPO_ROOT) -> None:
     """The frontend's pending migrations (up to and including ``to``), by the runner `make migrate`
     uses, without the combined order's refusals: for tests that run the backend's revisions
-    themselves and place the frontend's where the combined order puts them (scripts/order.py)."""
+    themselves and place the frontend's where the combined order puts them (scripts/history/order.py)."""
     runner = [str(root / "scripts" / "drizzle_migrate.mjs"), *(["--to", to] if to else [])]
     node = root / declared(root)["FRONTEND_DIR"] / "node_modules" / ".bin" / "node"
     url = database.url_string(drivername="postgresql")
@@ -254,9 +254,9 @@ class Clone:
         stdout, _ = completed.communicate(timeout=600)
         return Result(completed.returncode, stdout)
 
-    def run_script(self, module: str, *args: str, **env: str) -> Result:
-        """A script as `uv run python -m MODULE` runs it: its own exit code, which make hides."""
-        return self.run("uv", "run", "--frozen", "python", "-m", module, *args, **env)
+    def run_script(self, command: str, *args: str, **env: str) -> Result:
+        """A command as `uv run python -m scripts COMMAND` runs it: its own exit code, which make hides."""
+        return self.run("uv", "run", "--frozen", "python", "-m", "scripts", command, *args, **env)
 
     def run(self, *argv: str, **env: str) -> Result:
         completed = self.popen(command=list(argv), **env)
@@ -529,7 +529,7 @@ def database_of_its_own(purpose: str) -> Iterator[Database]:
         yield Database(SERVER.set(database=name))
 
 
-# `make test-previous-release` (scripts/previous_release.py): the previous release's tests run on
+# `make test-previous-release` (scripts/commands/previous_release.py): the previous release's tests run on
 # the schema another checkout's `make migrate` makes, the one named here; else this checkout's own.
 MIGRATING_CHECKOUT = Path(os.environ.get("TEST_MIGRATING_CHECKOUT") or REPO_ROOT)
 

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import Clone, Database, add_backend_table, copy_of_repository, declared
-from scripts import accept, errors
-from scripts.settings import Settings
+from scripts.checks import accept
+from scripts.core import errors
+from scripts.core.config import Settings
 
 FAST = "✓ up to date:"
 

@@ -16,7 +16,7 @@ from conftest import (
     concurrent_make,
     drizzle_tags,
 )
-from scripts.lock import LOCK_KEY
+from scripts.database.lock import LOCK_KEY
 
 # Only in `make test-all`: concurrent make migrate runs and held locks.
 pytestmark = pytest.mark.full

@@ -33,9 +33,9 @@ from conftest import (
     frontend_migrations,
     frontend_tables,
 )
-from scripts.database_url import parse
-from scripts.migration_state import read_database_state
-from scripts.order import combined
+from scripts.core.database_url import parse
+from scripts.database.migration_state import read_database_state
+from scripts.history.order import combined
 
 BACKEND = REPO_ROOT / SYSTEMS["BACKEND_DIR"]
 

@@ -28,7 +28,7 @@ from conftest import (
     backend_tables,
     drizzle_tags,
 )
-from scripts.lock import LOCK_KEY
+from scripts.database.lock import LOCK_KEY
 
 # Copies of the repository and many make runs: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -259,7 +259,7 @@ def terminated(clone: Clone, run: object) -> tuple[int, str]:
 
 def migrate_script(clone: Clone, database: Database, **env: str) -> object:
     """`make migrate`'s own command (without make and uv, whose exit codes would hide its own)."""
-    command = [sys.executable, "-m", "scripts.run", "--fast", "--lock", "--check", "--ordered"]
+    command = [sys.executable, "-m", "scripts", "migrate"]
     steps = [
         "--step",
         SYSTEMS["FRONTEND_DIR"],

@@ -19,7 +19,7 @@ from conftest import (
     insert_user,
     run,
 )
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.full
 # The repository's own tables, whatever models and migrations it has.
 FRONTEND_TABLES = frontend_tables()
 BACKEND_TABLES = backend_tables()
-# The tools' own, and the tooling's checksums of applied revisions (scripts/ledger.py), made
+# The tools' own, and the tooling's checksums of applied revisions (scripts/database/ledger.py), made
 # once a revision is applied.
 LEDGER = f"{SYSTEMS['LEDGER_SCHEMA']}.applied"
 BOOKKEEPING = {"drizzle.__drizzle_migrations", "api.alembic_version"} | ({LEDGER} if alembic_head() else set())

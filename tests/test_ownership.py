@@ -24,7 +24,7 @@ from conftest import (
     insert_user,
     run,
 )
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

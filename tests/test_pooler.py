@@ -35,11 +35,11 @@ from conftest import (
     frontend_tables,
     run,
 )
-from scripts.database_url import parse
-from scripts.errors import SessionSettingsLost
-from scripts.preflight import connect
-from scripts.session_settings import check_bounds_last
-from scripts.tools import NODE_BIN
+from scripts.core.database_url import parse
+from scripts.core.errors import SessionSettingsLost
+from scripts.database.preflight import connect
+from scripts.database.session_settings import check_bounds_last
+from scripts.database.tools import NODE_BIN
 
 # Only in `make test-all`: a real PgBouncer in front of the test server.
 pytestmark = pytest.mark.full

@@ -7,13 +7,13 @@ import socket
 import pytest
 
 from conftest import SERVER, Clone, Database, Result, free_port, run
-from scripts.session_settings import requested_settings
+from scripts.database.session_settings import requested_settings
 
 SECRET = "s3cret-Pa55word"
 
 
 def preflight(database_url: str | None, **env: str) -> Result:
-    return run(["uv", "run", "--frozen", "python", "-m", "scripts.preflight"], database_url=database_url, **env)
+    return run(["uv", "run", "--frozen", "python", "-m", "scripts", "preflight"], database_url=database_url, **env)
 
 
 def assert_clean(result: Result) -> None:
@@ -122,7 +122,7 @@ def test_a_direct_url_alone_is_the_configuration_and_no_local_database_is_starte
     clone: Clone, database: Database
 ) -> None:
     # A fresh clone: no .env and no ENV_FILE, where nothing configured means .env.example's defaults.
-    result = clone.run_script("scripts.preflight", DIRECT_DATABASE_URL=database.url_string())
+    result = clone.run_script("preflight", DIRECT_DATABASE_URL=database.url_string())
 
     assert result.code == 0, result.output
     assert "No DATABASE_URL configured" not in result.output

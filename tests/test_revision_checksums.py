@@ -1,4 +1,4 @@
-"""Applied Alembic revisions are checksummed (scripts/ledger.py): an edit to one is caught, a reformat is not."""
+"""Applied Alembic revisions are checksummed (scripts/database/ledger.py): an edit is caught, a reformat is not."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Clone, Database, add_backend_table, backend_migrations, declared
-from scripts import ledger
+from scripts.database import ledger
 
 REVISION = "f1x7a0000001"
 TABLE = "fixture_item"

@@ -15,7 +15,7 @@ import pytest
 from dotenv import dotenv_values
 
 from conftest import BETTER_AUTH_SECRET, REPO_ROOT, SYSTEMS, Clone, Database
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 
 SEED_USER = {
     "SEED_USER_EMAIL": "seeded@example.com",

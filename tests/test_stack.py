@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, Database, free_port, session_cookie
-from scripts.dbserver import compose_command
-from scripts.tools import NODE_BIN
+from scripts.database.dbserver import compose_command
+from scripts.database.tools import NODE_BIN
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()

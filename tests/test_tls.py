@@ -28,10 +28,10 @@ from conftest import (
     frontend_tables,
     run,
 )
-from scripts.database_url import DatabaseUrl, parse
-from scripts.localcluster import LocalCluster
-from scripts.settings import load_settings
-from scripts.tools import NODE_BIN
+from scripts.core.config import load_settings
+from scripts.core.database_url import DatabaseUrl, parse
+from scripts.database.localcluster import LocalCluster
+from scripts.database.tools import NODE_BIN
 
 # Only in `make test-all`: a TLS-only cluster of its own, with a test-made CA.
 pytestmark = pytest.mark.full
@@ -149,7 +149,7 @@ def migrate(url: str, **env: str) -> Result:
 def offline_step(url: str, folder: str, *command: str) -> Result:
     """One tool, run by the wrapper without pre-flight: what that tool itself says."""
     return run(
-        ["uv", "run", "--frozen", "python", "-m", "scripts.run", "--offline", "--in", folder, "--", *command],
+        ["uv", "run", "--frozen", "python", "-m", "scripts", "generate", "--offline", "--in", folder, "--", *command],
         database_url=url,
     )
 

@@ -198,7 +198,7 @@ def run_migrations_online() -> None:
         )
 
     with connectable.connect() as connection:
-        # The wrapper's lock and statement timeouts (scripts/run.py), SET in the session: a SET
+        # The wrapper's lock and statement timeouts (scripts/commands/migrate.py), SET in the session: a SET
         # reaches the server through any pooler, where the startup parameter `options` does not.
         # Its name and client check too (MIGRATION_SESSION): a killed run's session is told apart, and ended.
         for setting in f"{os.environ.get('MIGRATION_BOUNDS', '')} {os.environ.get('MIGRATION_SESSION', '')}".split():
@@ -219,9 +219,10 @@ def migrate(connection) -> None:
     with context.begin_transaction():
         # A revision that times out on a lock is rolled back and run again (MIGRATION_LOCK_RETRIES).
         with_lock_retries(connection, lambda: run_migrations(connection))
-        # make migrate asks `alembic check`'s question after applying, without a second start.
-        if drift_report := os.environ.get("MIGRATE_DRIFT_REPORT"):
-            Path(drift_report).write_text(repr(compare_metadata(context.get_context(), target_metadata)))
+        # make migrate asks `alembic check`'s question after applying, without a second start:
+        # the answer is one line of this run's output, which the wrapper reads and does not show.
+        if os.environ.get("MIGRATE_REPORT_DRIFT"):
+            print(f"migrate-drift: {compare_metadata(context.get_context(), target_metadata)!r}", flush=True)
 
 
 def run_migrations(connection) -> None:

@@ -1,0 +1,1 @@
+"""The checks migrate-check runs, and what they need (replays, plans, waivers)."""

@@ -1,0 +1,1 @@
+"""The migration histories as the repository holds them: files only, no database."""
