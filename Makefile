@@ -63,7 +63,7 @@ help: ## Show this list of targets, by section
 			/^##@ / {printf "\n%s%s%s\n", bold, substr($$0, 5), off; next} \
 			{printf "  %s%-20s%s %s\n", on, $$1, off, $$2}'
 	@echo
-	@echo "Docs: README.md and docs/ (getting-started, your-app, migrations, configuration, deployment, development)"
+	@echo "Docs: README.md and docs/ (getting-started, your-app, migrations, configuration, deployment, development, internals)"
 	@echo "Your first model, table or plugin, and removing the sample: docs/your-app.md"
 
 # Python files are compiled once here: where PYTHONDONTWRITEBYTECODE is set,
