@@ -78,6 +78,9 @@ class Knobs:
     server: str
     keep: bool
     only: tuple[str, ...]
+    # The lock-wait case's recipe once per "DB_LOCK_TIMEOUT/DB_LOCK_RETRIES/DB_LOCK_RETRY_MAX_WAIT",
+    # each on a fresh clone, in the same run (an A/B on the same machine); none: the shipped defaults.
+    lock_settings: tuple[str, ...] = ()
 
     @classmethod
     def read(cls) -> Knobs:
@@ -94,7 +97,14 @@ class Knobs:
             server=os.environ.get("BENCH_LIVE_SERVER", ""),
             keep=os.environ.get("BENCH_LIVE_KEEP") == "1",
             only=tuple(filter(None, os.environ.get("BENCH_LIVE_ONLY", "").split(","))),
+            lock_settings=tuple(filter(None, os.environ.get("BENCH_LIVE_LOCK_SETTINGS", "").split(","))),
         )
+        for setting in knobs.lock_settings:
+            if not re.fullmatch(r"\d+(ms|s)/\d+/\d+(\.\d+)?", setting):
+                raise UsageError(
+                    f"BENCH_LIVE_LOCK_SETTINGS: {setting!r} is not TIMEOUT/RETRIES/MAX_WAIT",
+                    "e.g. BENCH_LIVE_LOCK_SETTINGS=200ms/30/2,2s/5/15",
+                )
         if knobs.rate <= 0 or knobs.timeout <= 0:
             raise UsageError("BENCH_LIVE_RATE and BENCH_LIVE_TIMEOUT must be above 0", "e.g. 50 and 5")
         return knobs
@@ -117,6 +127,8 @@ class Row:
     app_queries_waited: int
     longest_wait_behind: str
     failures: dict[str, int] = field(default_factory=dict)
+    lock_settings: str = ""  # DB_LOCK_TIMEOUT/DB_LOCK_RETRIES/DB_LOCK_RETRY_MAX_WAIT given, if not the defaults
+    lock_timeout_s: float = 0.0  # make migrate's DB_LOCK_TIMEOUT in this row, for the target
 
     @property
     def p99_ratio(self) -> float:
@@ -125,7 +137,7 @@ class Row:
 
 COLUMNS = (
     ("change", 38),
-    ("form", 7),
+    ("form", 20),
     ("migration", 9),
     ("sent", 5),
     ("failed", 6),
@@ -369,8 +381,18 @@ class Measured:
     output: str
 
 
-def migrate(change: Change, form: str, copy: Copy, url: str) -> Measured:
+def lock_variables(setting: str) -> dict[str, str]:
+    """ "200ms/30/2": make migrate's DB_LOCK_TIMEOUT, DB_LOCK_RETRIES and DB_LOCK_RETRY_MAX_WAIT."""
+    if not setting:
+        return {}
+    timeout, retries, max_wait = setting.split("/")
+    return {"DB_LOCK_TIMEOUT": timeout, "DB_LOCK_RETRIES": retries, "DB_LOCK_RETRY_MAX_WAIT": max_wait}
+
+
+def migrate(change: Change, form: str, copy: Copy, url: str, lock_setting: str = "") -> Measured:
     env = {"DATABASE_URL": url, "ENV_FILE": "/dev/null", "PGAPPNAME": "bench-live-migration"}
+    if form == "recipe":
+        env.update(lock_variables(lock_setting))
     if form == "recipe":
         command, cwd = ["make", "--no-print-directory", "migrate"], copy.root
     elif change.system == "backend":
@@ -384,9 +406,11 @@ def migrate(change: Change, form: str, copy: Copy, url: str) -> Measured:
 
 
 def outcome_of(measured: Measured) -> str:
-    """ "applied", or the failure's cause in one line: the wrapper's ✗ line, else the database's message."""
+    """ "applied", or the failure's cause in one line: the wrapper's ✗ line, else the database's message;
+    with how many times it gave way on a lock (env.py's and the runner's "lock timeout ... attempt" lines)."""
+    gave_way = len(re.findall(r"^\s*lock timeout .*: attempt \d+ of \d+", measured.output, re.MULTILINE))
     if measured.code == 0:
-        return "applied"
+        return f"applied{f' (after {gave_way} lock timeouts)' if gave_way else ''}"
     # Without drizzle-kit's spinner (terminal escapes) and Node's object dumps around the cause.
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\[[⠀-⣿]\] [^\n]*?\.\.\.", "", measured.output)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -403,7 +427,15 @@ def outcome_of(measured: Measured) -> str:
 
 
 def measure(
-    change: Change, form: str, copy: Copy, url: str, apps: Apps, users: list[LoadUser], knobs: Knobs
+    change: Change,
+    form: str,
+    copy: Copy,
+    url: str,
+    apps: Apps,
+    users: list[LoadUser],
+    knobs: Knobs,
+    lock_setting: str = "",
+    lock_timeout: float = 0.0,
 ) -> tuple[Row, Measured]:
     apps.serve(url)
     load = Load(apps.frontend, apps.backend, users, knobs.rate, knobs.timeout)
@@ -414,14 +446,17 @@ def measure(
         stack.callback(monitor.stop)
         load.start()
         stack.callback(load.stop)
-        time.sleep(knobs.warmup + knobs.before)
+        time.sleep(knobs.warmup)
         if change.hold_lock:
+            # Taken before the "before" window: the latency before is the app's with its long
+            # transaction open, so what changes during is the migration's doing, not the holder's.
             ready = threading.Event()
             holder = threading.Thread(target=hold_lock, args=(url, knobs.hold, ready), daemon=True)
             holder.start()
             ready.wait(10)
+        time.sleep(knobs.before)
         started = time.monotonic()
-        measured = migrate(change, form, copy, url)
+        measured = migrate(change, form, copy, url, lock_setting)
         ended = time.monotonic()
         time.sleep(knobs.after)
         stack.close()
@@ -451,6 +486,8 @@ def measure(
         app_queries_waited=waited,
         longest_wait_behind=behind,
         failures=failures,
+        lock_settings=lock_setting,
+        lock_timeout_s=lock_timeout,
     )
     return row, measured
 
@@ -470,7 +507,7 @@ def table_lines(rows: list[Row]) -> list[str]:
             format_row(
                 [
                     row.change[:38],
-                    row.form,
+                    f"{row.form} {row.lock_settings}".strip(),
                     f"{row.migration_seconds:.2f} s",
                     str(row.sent),
                     str(row.failed),
@@ -492,19 +529,21 @@ def markdown(rows: list[Row]) -> str:
     header = "| change | form | migration | sent | failed | p50 / p99 before | p50 / p99 during | lock wait | outcome |"
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        form = f"{r.form} {r.lock_settings}".strip()
         lines.append(
-            f"| {r.change} | {r.form} | {r.migration_seconds:.2f} s | {r.sent} | {r.failed} | "
+            f"| {r.change} | {form} | {r.migration_seconds:.2f} s | {r.sent} | {r.failed} | "
             f"{r.p50_before_ms:.0f} / {r.p99_before_ms:.0f} ms | {r.p50_during_ms:.0f} / {r.p99_during_ms:.0f} ms | "
             f"{r.longest_lock_wait_s:.2f} s | {r.outcome.replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def lock_timeout_seconds(copy: Copy) -> tuple[str, float]:
-    """DB_LOCK_TIMEOUT as make migrate reads it (the environment, else .env.example), in seconds."""
+def lock_timeout_seconds(copy: Copy, given: str = "") -> tuple[str, float]:
+    """DB_LOCK_TIMEOUT as make migrate reads it (given, else the environment, else .env.example), in seconds."""
     from dotenv import dotenv_values
 
-    value = os.environ.get("DB_LOCK_TIMEOUT") or dotenv_values(copy.root / ".env.example").get("DB_LOCK_TIMEOUT") or ""
+    shipped = dotenv_values(copy.root / ".env.example").get("DB_LOCK_TIMEOUT")
+    value = given or os.environ.get("DB_LOCK_TIMEOUT") or shipped or ""
     value = value.strip() or "5s"
     units = {"ms": 0.001, "s": 1, "min": 60, "h": 3600}
     for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
@@ -513,26 +552,24 @@ def lock_timeout_seconds(copy: Copy) -> tuple[str, float]:
     return value, float(value) / 1000
 
 
-def verdicts(rows: list[Row], lock_timeout: float) -> list[str]:
+def verdicts(rows: list[Row]) -> list[str]:
     """The issue's targets, for the recipes; and whether each naive form shows a difference."""
     lines = []
-    by_change: dict[str, dict[str, Row]] = {}
-    for row in rows:
-        by_change.setdefault(row.change, {})[row.form] = row
-    for change, forms in by_change.items():
-        recipe, naive = forms.get("recipe"), forms.get("naive")
-        if recipe:
-            missed = []
-            if recipe.failed:
-                missed.append(f"{recipe.failed} failed requests")
-            if recipe.p99_ratio > 2:
-                missed.append(f"p99 {recipe.p99_ratio:.1f}x before")
-            if recipe.longest_lock_wait_s > lock_timeout:
-                missed.append(f"an app query waited {recipe.longest_lock_wait_s:.2f} s > lock timeout")
-            if not recipe.outcome.startswith("applied"):
-                missed.append("the migration did not apply")
-            lines.append(f"  {change}: recipe {'meets the targets' if not missed else 'MISSES: ' + '; '.join(missed)}")
-        if recipe and naive:
+    naive_of = {row.change: row for row in rows if row.form == "naive"}
+    for recipe in (row for row in rows if row.form == "recipe"):
+        name = f"{recipe.change}{f' ({recipe.lock_settings})' if recipe.lock_settings else ''}"
+        missed = []
+        if recipe.failed:
+            missed.append(f"{recipe.failed} failed requests")
+        if recipe.p99_ratio > 2:
+            missed.append(f"p99 {recipe.p99_ratio:.1f}x before")
+        if recipe.longest_lock_wait_s > recipe.lock_timeout_s:
+            missed.append(f"an app query waited {recipe.longest_lock_wait_s:.2f} s > lock timeout")
+        if not recipe.outcome.startswith("applied"):
+            missed.append("the migration did not apply")
+        lines.append(f"  {name}: recipe {'meets the targets' if not missed else 'MISSES: ' + '; '.join(missed)}")
+        naive = naive_of.get(recipe.change)
+        if naive:
             shown = (
                 naive.failed > recipe.failed
                 or naive.longest_lock_wait_s > recipe.longest_lock_wait_s + 0.2
@@ -540,7 +577,7 @@ def verdicts(rows: list[Row], lock_timeout: float) -> list[str]:
                 or not naive.outcome.startswith("applied")
             )
             lines.append(
-                f"  {change}: naive form {'shows a difference' if shown else 'shows NO measurable difference'} "
+                f"  {name}: naive form {'shows a difference' if shown else 'shows NO measurable difference'} "
                 f"(failed {naive.failed} vs {recipe.failed}, lock wait {naive.longest_lock_wait_s:.2f} s vs "
                 f"{recipe.longest_lock_wait_s:.2f} s, p99 {naive.p99_ratio:.1f}x vs {recipe.p99_ratio:.1f}x)"
             )
@@ -638,7 +675,7 @@ def main() -> int:
             copies[form].add_revision("setup", SETUP_BODY)
             copies[form].model()
         recipe_copy = copies["recipe"]
-        lock_timeout_text, lock_timeout = lock_timeout_seconds(recipe_copy)
+        lock_timeout_text, _ = lock_timeout_seconds(recipe_copy)
 
         template = server.create(names["template"])
         check(recipe_copy.make("migrate", env={"DATABASE_URL": template, "ENV_FILE": "/dev/null"}), "make migrate")
@@ -681,16 +718,31 @@ def main() -> int:
                 skipped.append((change.title, change.skip_reason))
                 say(f"  {change.title}: SKIPPED: {change.skip_reason}")
                 continue
-            for form in ("naive", "recipe"):
+            runs = [("naive", ""), ("recipe", "")]
+            if change.hold_lock and knobs.lock_settings:
+                runs = [("naive", ""), *(("recipe", setting) for setting in knobs.lock_settings)]
+            clones: dict[int, str] = {}
+            for number, (form, lock_setting) in enumerate(runs):
                 copy = copies[form]
-                (change.prepare_recipe if form == "recipe" else change.prepare_naive)(copy, {"ENV_FILE": "/dev/null"})
+                if number < 2:
+                    prepare = change.prepare_recipe if form == "recipe" else change.prepare_naive
+                    prepare(copy, {"ENV_FILE": "/dev/null"})
+                if number == 1 and len(runs) > 2:
+                    # The recipe again with other lock settings: each on a clone of the recipe
+                    # database as it is now (the earlier changes applied), made while nothing is connected.
+                    apps.stop()
+                    for other in range(2, len(runs)):
+                        clones[other] = server.create(f"{names[form]}_{other}", template=names[form])
+                url = clones.get(number, urls[form])
                 users = [
                     LoadUser(f"load-{n}@example.com", PASSWORD, f"10.77.{n // 250}.{n % 250 + 1}")
                     for n in range(1, knobs.load_users + 1)
                 ]
-                row, measured = measure(change, form, copy, urls[form], apps, users, knobs)
+                _, row_timeout = lock_timeout_seconds(copy, lock_variables(lock_setting).get("DB_LOCK_TIMEOUT", ""))
+                row, measured = measure(change, form, copy, url, apps, users, knobs, lock_setting, row_timeout)
                 rows.append(row)
-                outputs.append(f"=== {change.title}, {form} (exit {measured.code}, {measured.seconds:.2f} s)\n")
+                shown = f"{form} {lock_setting}".strip()
+                outputs.append(f"=== {change.title}, {shown} (exit {measured.code}, {measured.seconds:.2f} s)\n")
                 outputs.append(measured.output + "\n")
                 say(table_lines([row])[1])
                 if form == "recipe" and measured.code != 0:
@@ -717,7 +769,7 @@ def main() -> int:
         "\ntargets (recipes: no failed request, p99 during <= 2x before, no app query waiting longer than "
         f"DB_LOCK_TIMEOUT={lock_timeout_text}):"
     )
-    for line in verdicts(rows, lock_timeout):
+    for line in verdicts(rows):
         say(line)
     say("\nthe recipe database's catalog after the run:")
     for what, ok in found.items():
