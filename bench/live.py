@@ -81,6 +81,9 @@ class Knobs:
     # The lock-wait case's recipe once per "DB_LOCK_TIMEOUT/DB_LOCK_RETRIES/DB_LOCK_RETRY_MAX_WAIT",
     # each on a fresh clone, in the same run (an A/B on the same machine); none: the shipped defaults.
     lock_settings: tuple[str, ...] = ()
+    # A backend change's recipe again per group of "name=value;..." settings, SET at the start of
+    # each of its revisions (e.g. max_parallel_maintenance_workers=0), each on a clone, in the same run.
+    recipe_settings: tuple[str, ...] = ()
 
     @classmethod
     def read(cls) -> Knobs:
@@ -98,7 +101,14 @@ class Knobs:
             keep=os.environ.get("BENCH_LIVE_KEEP") == "1",
             only=tuple(filter(None, os.environ.get("BENCH_LIVE_ONLY", "").split(","))),
             lock_settings=tuple(filter(None, os.environ.get("BENCH_LIVE_LOCK_SETTINGS", "").split(","))),
+            recipe_settings=tuple(filter(None, os.environ.get("BENCH_LIVE_RECIPE_SETTINGS", "").split(","))),
         )
+        for group in knobs.recipe_settings:
+            if not all(re.fullmatch(r"[a-z_]+=[A-Za-z0-9_.]+", part) for part in group.split(";")):
+                raise UsageError(
+                    f"BENCH_LIVE_RECIPE_SETTINGS: {group!r} is not name=value;name=value",
+                    "e.g. BENCH_LIVE_RECIPE_SETTINGS=max_parallel_maintenance_workers=0",
+                )
         for setting in knobs.lock_settings:
             if not re.fullmatch(r"\d+(ms|s)/\d+/\d+(\.\d+)?", setting):
                 raise UsageError(
@@ -383,10 +393,21 @@ class Measured:
 
 def lock_variables(setting: str) -> dict[str, str]:
     """ "200ms/30/2": make migrate's DB_LOCK_TIMEOUT, DB_LOCK_RETRIES and DB_LOCK_RETRY_MAX_WAIT."""
-    if not setting:
+    if setting.count("/") != 2:
         return {}
     timeout, retries, max_wait = setting.split("/")
     return {"DB_LOCK_TIMEOUT": timeout, "DB_LOCK_RETRIES": retries, "DB_LOCK_RETRY_MAX_WAIT": max_wait}
+
+
+def with_settings(revision: str, group: str) -> str:
+    """A revision's text with ``group`` ("name=value;...") SET at the start of its upgrade() and RESET
+    at its end: a plain SET outlasts the commit of an autocommit_block (CREATE INDEX CONCURRENTLY)."""
+    pairs = [part.split("=", 1) for part in group.split(";")]
+    start = "".join(f'    op.execute("SET {name} = {value}")\n' for name, value in pairs)
+    end = "".join(f'    op.execute("RESET {name}")\n' for name, _ in pairs)
+    head, marker, rest = revision.partition("def upgrade() -> None:\n")
+    body, downgrade, tail = rest.partition("\n\ndef downgrade()")
+    return f"{head}{marker}{start}{body.rstrip()}\n{end}{downgrade}{tail}"
 
 
 def migrate(change: Change, form: str, copy: Copy, url: str, lock_setting: str = "") -> Measured:
@@ -640,7 +661,7 @@ def say(message: str) -> None:
 
 def main() -> int:
     knobs = Knobs.read()
-    changes = [c for c in CHANGES if not knobs.only or c.key in knobs.only]
+    changes = [c for c in CHANGES if c.key in knobs.only or not (knobs.only or c.on_request)]
     if not changes:
         raise UsageError(
             f"BENCH_LIVE_ONLY={','.join(knobs.only)} names no change", f"one of {[c.key for c in CHANGES]}"
@@ -718,15 +739,25 @@ def main() -> int:
                 skipped.append((change.title, change.skip_reason))
                 say(f"  {change.title}: SKIPPED: {change.skip_reason}")
                 continue
-            runs = [("naive", ""), ("recipe", "")]
+            variants = [""]
             if change.hold_lock and knobs.lock_settings:
-                runs = [("naive", ""), *(("recipe", setting) for setting in knobs.lock_settings)]
+                variants = list(knobs.lock_settings)
+            elif change.system == "backend" and not change.hold_lock and knobs.recipe_settings:
+                variants = ["", *knobs.recipe_settings]
+            runs = [("naive", ""), *(("recipe", variant) for variant in variants)]
             clones: dict[int, str] = {}
+            originals: dict[Path, str] = {}
             for number, (form, lock_setting) in enumerate(runs):
                 copy = copies[form]
                 if number < 2:
                     prepare = change.prepare_recipe if form == "recipe" else change.prepare_naive
+                    before = set(copy.backend.glob("alembic/versions/*.py"))
                     prepare(copy, {"ENV_FILE": "/dev/null"})
+                    added = set(copy.backend.glob("alembic/versions/*.py")) - before
+                    originals = {path: path.read_text() for path in added}
+                if lock_setting and not lock_variables(lock_setting):
+                    for path, text in originals.items():
+                        path.write_text(with_settings(text, lock_setting))
                 if number == 1 and len(runs) > 2:
                     # The recipe again with other lock settings: each on a clone of the recipe
                     # database as it is now (the earlier changes applied), made while nothing is connected.
@@ -748,6 +779,8 @@ def main() -> int:
                 if form == "recipe" and measured.code != 0:
                     tail = measured.output.splitlines()[-8:]
                     say("    make migrate said:\n" + "\n".join(f"      {line}" for line in tail))
+            for path, text in originals.items():  # as applied to the recipe database, for the next changes
+                path.write_text(text)
         apps.stop()
         found = catalog(urls["recipe"], changes)
         apps_log = workdir / "apps.log"
