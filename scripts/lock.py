@@ -275,7 +275,8 @@ class LockWaits:
                         REPORT_EVERY_SECONDS
                     ):
                         reported[key] = waited
-                        print(f"  … {role}: waiting {waited:.0f} s for a {self.last}", flush=True)
+                        shown = f"{waited:.0f} s" if waited >= 1 else f"{waited * 1000:.0f} ms"  # a 50 ms attempt
+                        print(f"  … {role}: waiting {shown} for a {self.last}", flush=True)
                     if self.lock_timeout is not None and waited > self.lock_timeout + UNBOUNDED_GRACE_SECONDS:
                         self._cancel(session, key[0], role, waited)
                 reported = {key: value for key, value in reported.items() if key in waiting}
