@@ -137,7 +137,8 @@ class Row:
     app_queries_waited: int
     longest_wait_behind: str
     failures: dict[str, int] = field(default_factory=dict)
-    lock_settings: str = ""  # DB_LOCK_TIMEOUT/DB_LOCK_RETRIES/DB_LOCK_RETRY_MAX_WAIT given, if not the defaults
+    # The recipe's variant, if any: "50ms/20/2" (BENCH_LIVE_LOCK_SETTINGS), "name=value;..." (..._RECIPE_SETTINGS).
+    lock_settings: str = ""
     lock_timeout_s: float = 0.0  # make migrate's DB_LOCK_TIMEOUT in this row, for the target
 
     @property
@@ -414,7 +415,6 @@ def migrate(change: Change, form: str, copy: Copy, url: str, lock_setting: str =
     env = {"DATABASE_URL": url, "ENV_FILE": "/dev/null", "PGAPPNAME": "bench-live-migration"}
     if form == "recipe":
         env.update(lock_variables(lock_setting))
-    if form == "recipe":
         command, cwd = ["make", "--no-print-directory", "migrate"], copy.root
     elif change.system == "backend":
         command, cwd = ["uv", "run", "--frozen", "alembic", "upgrade", "head"], copy.backend
@@ -759,7 +759,7 @@ def main() -> int:
                     for path, text in originals.items():
                         path.write_text(with_settings(text, lock_setting))
                 if number == 1 and len(runs) > 2:
-                    # The recipe again with other lock settings: each on a clone of the recipe
+                    # The recipe again with other settings: each on a clone of the recipe
                     # database as it is now (the earlier changes applied), made while nothing is connected.
                     apps.stop()
                     for other in range(2, len(runs)):
