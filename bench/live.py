@@ -79,6 +79,12 @@ class Knobs:
     server: str
     keep: bool
     only: tuple[str, ...]
+    # The lock-wait case's recipe once per "DB_LOCK_TIMEOUT/DB_LOCK_RETRIES/DB_LOCK_RETRY_MAX_WAIT",
+    # each on a fresh clone, in the same run (an A/B on the same machine); none: the shipped defaults.
+    lock_settings: tuple[str, ...] = ()
+    # A backend change's recipe again per group of "name=value;..." settings, SET at the start of
+    # each of its revisions (e.g. max_parallel_maintenance_workers=0), each on a clone, in the same run.
+    recipe_settings: tuple[str, ...] = ()
 
     @classmethod
     def read(cls) -> Knobs:
@@ -95,7 +101,21 @@ class Knobs:
             server=os.environ.get("BENCH_LIVE_SERVER", ""),
             keep=os.environ.get("BENCH_LIVE_KEEP") == "1",
             only=tuple(filter(None, os.environ.get("BENCH_LIVE_ONLY", "").split(","))),
+            lock_settings=tuple(filter(None, os.environ.get("BENCH_LIVE_LOCK_SETTINGS", "").split(","))),
+            recipe_settings=tuple(filter(None, os.environ.get("BENCH_LIVE_RECIPE_SETTINGS", "").split(","))),
         )
+        for group in knobs.recipe_settings:
+            if not all(re.fullmatch(r"[a-z_]+=[A-Za-z0-9_.]+", part) for part in group.split(";")):
+                raise UsageError(
+                    f"BENCH_LIVE_RECIPE_SETTINGS: {group!r} is not name=value;name=value",
+                    "e.g. BENCH_LIVE_RECIPE_SETTINGS=max_parallel_maintenance_workers=0",
+                )
+        for setting in knobs.lock_settings:
+            if not re.fullmatch(r"\d+(ms|s)/\d+/\d+(\.\d+)?", setting):
+                raise UsageError(
+                    f"BENCH_LIVE_LOCK_SETTINGS: {setting!r} is not TIMEOUT/RETRIES/MAX_WAIT",
+                    "e.g. BENCH_LIVE_LOCK_SETTINGS=200ms/30/2,2s/5/15",
+                )
         if knobs.rate <= 0 or knobs.timeout <= 0:
             raise UsageError("BENCH_LIVE_RATE and BENCH_LIVE_TIMEOUT must be above 0", "e.g. 50 and 5")
         return knobs
@@ -118,6 +138,9 @@ class Row:
     app_queries_waited: int
     longest_wait_behind: str
     failures: dict[str, int] = field(default_factory=dict)
+    # The recipe's variant, if any: "50ms/20/2" (BENCH_LIVE_LOCK_SETTINGS), "name=value;..." (..._RECIPE_SETTINGS).
+    lock_settings: str = ""
+    lock_timeout_s: float = 0.0  # make migrate's DB_LOCK_TIMEOUT in this row, for the target
 
     @property
     def p99_ratio(self) -> float:
@@ -126,7 +149,7 @@ class Row:
 
 COLUMNS = (
     ("change", 38),
-    ("form", 7),
+    ("form", 20),
     ("migration", 9),
     ("sent", 5),
     ("failed", 6),
@@ -370,9 +393,29 @@ class Measured:
     output: str
 
 
-def migrate(change: Change, form: str, copy: Copy, url: str) -> Measured:
+def lock_variables(setting: str) -> dict[str, str]:
+    """ "200ms/30/2": make migrate's DB_LOCK_TIMEOUT, DB_LOCK_RETRIES and DB_LOCK_RETRY_MAX_WAIT."""
+    if setting.count("/") != 2:
+        return {}
+    timeout, retries, max_wait = setting.split("/")
+    return {"DB_LOCK_TIMEOUT": timeout, "DB_LOCK_RETRIES": retries, "DB_LOCK_RETRY_MAX_WAIT": max_wait}
+
+
+def with_settings(revision: str, group: str) -> str:
+    """A revision's text with ``group`` ("name=value;...") SET at the start of its upgrade() and RESET
+    at its end: a plain SET outlasts the commit of an autocommit_block (CREATE INDEX CONCURRENTLY)."""
+    pairs = [part.split("=", 1) for part in group.split(";")]
+    start = "".join(f'    op.execute("SET {name} = {value}")\n' for name, value in pairs)
+    end = "".join(f'    op.execute("RESET {name}")\n' for name, _ in pairs)
+    head, marker, rest = revision.partition("def upgrade() -> None:\n")
+    body, downgrade, tail = rest.partition("\n\ndef downgrade()")
+    return f"{head}{marker}{start}{body.rstrip()}\n{end}{downgrade}{tail}"
+
+
+def migrate(change: Change, form: str, copy: Copy, url: str, lock_setting: str = "") -> Measured:
     env = {"DATABASE_URL": url, "ENV_FILE": "/dev/null", "PGAPPNAME": "bench-live-migration"}
     if form == "recipe":
+        env.update(lock_variables(lock_setting))
         command, cwd = ["make", "--no-print-directory", "migrate"], copy.root
     elif change.system == "backend":
         command, cwd = ["uv", "run", "--frozen", "alembic", "upgrade", "head"], copy.backend
@@ -385,9 +428,11 @@ def migrate(change: Change, form: str, copy: Copy, url: str) -> Measured:
 
 
 def outcome_of(measured: Measured) -> str:
-    """ "applied", or the failure's cause in one line: the wrapper's ✗ line, else the database's message."""
+    """ "applied", or the failure's cause in one line: the wrapper's ✗ line, else the database's message;
+    with how many times it gave way on a lock (env.py's and the runner's "lock timeout ... attempt" lines)."""
+    gave_way = len(re.findall(r"^\s*lock timeout .*: attempt \d+ of \d+", measured.output, re.MULTILINE))
     if measured.code == 0:
-        return "applied"
+        return f"applied{f' (after {gave_way} lock timeouts)' if gave_way else ''}"
     # Without drizzle-kit's spinner (terminal escapes) and Node's object dumps around the cause.
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\[[⠀-⣿]\] [^\n]*?\.\.\.", "", measured.output)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -404,7 +449,15 @@ def outcome_of(measured: Measured) -> str:
 
 
 def measure(
-    change: Change, form: str, copy: Copy, url: str, apps: Apps, users: list[LoadUser], knobs: Knobs
+    change: Change,
+    form: str,
+    copy: Copy,
+    url: str,
+    apps: Apps,
+    users: list[LoadUser],
+    knobs: Knobs,
+    lock_setting: str = "",
+    lock_timeout: float = 0.0,
 ) -> tuple[Row, Measured]:
     apps.serve(url)
     load = Load(apps.frontend, apps.backend, users, knobs.rate, knobs.timeout)
@@ -415,14 +468,17 @@ def measure(
         stack.callback(monitor.stop)
         load.start()
         stack.callback(load.stop)
-        time.sleep(knobs.warmup + knobs.before)
+        time.sleep(knobs.warmup)
         if change.hold_lock:
+            # Taken before the "before" window: the latency before is the app's with its long
+            # transaction open, so what changes during is the migration's doing, not the holder's.
             ready = threading.Event()
             holder = threading.Thread(target=hold_lock, args=(url, knobs.hold, ready), daemon=True)
             holder.start()
             ready.wait(10)
+        time.sleep(knobs.before)
         started = time.monotonic()
-        measured = migrate(change, form, copy, url)
+        measured = migrate(change, form, copy, url, lock_setting)
         ended = time.monotonic()
         time.sleep(knobs.after)
         stack.close()
@@ -452,6 +508,8 @@ def measure(
         app_queries_waited=waited,
         longest_wait_behind=behind,
         failures=failures,
+        lock_settings=lock_setting,
+        lock_timeout_s=lock_timeout,
     )
     return row, measured
 
@@ -471,7 +529,7 @@ def table_lines(rows: list[Row]) -> list[str]:
             format_row(
                 [
                     row.change[:38],
-                    row.form,
+                    f"{row.form} {row.lock_settings}".strip(),
                     f"{row.migration_seconds:.2f} s",
                     str(row.sent),
                     str(row.failed),
@@ -493,19 +551,21 @@ def markdown(rows: list[Row]) -> str:
     header = "| change | form | migration | sent | failed | p50 / p99 before | p50 / p99 during | lock wait | outcome |"
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        form = f"{r.form} {r.lock_settings}".strip()
         lines.append(
-            f"| {r.change} | {r.form} | {r.migration_seconds:.2f} s | {r.sent} | {r.failed} | "
+            f"| {r.change} | {form} | {r.migration_seconds:.2f} s | {r.sent} | {r.failed} | "
             f"{r.p50_before_ms:.0f} / {r.p99_before_ms:.0f} ms | {r.p50_during_ms:.0f} / {r.p99_during_ms:.0f} ms | "
             f"{r.longest_lock_wait_s:.2f} s | {r.outcome.replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def lock_timeout_seconds(copy: Copy) -> tuple[str, float]:
-    """DB_LOCK_TIMEOUT as make migrate reads it (the environment, else .env.example), in seconds."""
+def lock_timeout_seconds(copy: Copy, given: str = "") -> tuple[str, float]:
+    """DB_LOCK_TIMEOUT as make migrate reads it (given, else the environment, else .env.example), in seconds."""
     from dotenv import dotenv_values
 
-    value = os.environ.get("DB_LOCK_TIMEOUT") or dotenv_values(copy.root / ".env.example").get("DB_LOCK_TIMEOUT") or ""
+    shipped = dotenv_values(copy.root / ".env.example").get("DB_LOCK_TIMEOUT")
+    value = given or os.environ.get("DB_LOCK_TIMEOUT") or shipped or ""
     value = value.strip() or "5s"
     units = {"ms": 0.001, "s": 1, "min": 60, "h": 3600}
     for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
@@ -514,26 +574,24 @@ def lock_timeout_seconds(copy: Copy) -> tuple[str, float]:
     return value, float(value) / 1000
 
 
-def verdicts(rows: list[Row], lock_timeout: float) -> list[str]:
+def verdicts(rows: list[Row]) -> list[str]:
     """The issue's targets, for the recipes; and whether each naive form shows a difference."""
     lines = []
-    by_change: dict[str, dict[str, Row]] = {}
-    for row in rows:
-        by_change.setdefault(row.change, {})[row.form] = row
-    for change, forms in by_change.items():
-        recipe, naive = forms.get("recipe"), forms.get("naive")
-        if recipe:
-            missed = []
-            if recipe.failed:
-                missed.append(f"{recipe.failed} failed requests")
-            if recipe.p99_ratio > 2:
-                missed.append(f"p99 {recipe.p99_ratio:.1f}x before")
-            if recipe.longest_lock_wait_s > lock_timeout:
-                missed.append(f"an app query waited {recipe.longest_lock_wait_s:.2f} s > lock timeout")
-            if not recipe.outcome.startswith("applied"):
-                missed.append("the migration did not apply")
-            lines.append(f"  {change}: recipe {'meets the targets' if not missed else 'MISSES: ' + '; '.join(missed)}")
-        if recipe and naive:
+    naive_of = {row.change: row for row in rows if row.form == "naive"}
+    for recipe in (row for row in rows if row.form == "recipe"):
+        name = f"{recipe.change}{f' ({recipe.lock_settings})' if recipe.lock_settings else ''}"
+        missed = []
+        if recipe.failed:
+            missed.append(f"{recipe.failed} failed requests")
+        if recipe.p99_ratio > 2:
+            missed.append(f"p99 {recipe.p99_ratio:.1f}x before")
+        if recipe.longest_lock_wait_s > recipe.lock_timeout_s:
+            missed.append(f"an app query waited {recipe.longest_lock_wait_s:.2f} s > lock timeout")
+        if not recipe.outcome.startswith("applied"):
+            missed.append("the migration did not apply")
+        lines.append(f"  {name}: recipe {'meets the targets' if not missed else 'MISSES: ' + '; '.join(missed)}")
+        naive = naive_of.get(recipe.change)
+        if naive:
             shown = (
                 naive.failed > recipe.failed
                 or naive.longest_lock_wait_s > recipe.longest_lock_wait_s + 0.2
@@ -541,7 +599,7 @@ def verdicts(rows: list[Row], lock_timeout: float) -> list[str]:
                 or not naive.outcome.startswith("applied")
             )
             lines.append(
-                f"  {change}: naive form {'shows a difference' if shown else 'shows NO measurable difference'} "
+                f"  {name}: naive form {'shows a difference' if shown else 'shows NO measurable difference'} "
                 f"(failed {naive.failed} vs {recipe.failed}, lock wait {naive.longest_lock_wait_s:.2f} s vs "
                 f"{recipe.longest_lock_wait_s:.2f} s, p99 {naive.p99_ratio:.1f}x vs {recipe.p99_ratio:.1f}x)"
             )
@@ -604,7 +662,7 @@ def say(message: str) -> None:
 
 def main() -> int:
     knobs = Knobs.read()
-    changes = [c for c in CHANGES if not knobs.only or c.key in knobs.only]
+    changes = [c for c in CHANGES if c.key in knobs.only or not (knobs.only or c.on_request)]
     if not changes:
         raise UsageError(
             f"BENCH_LIVE_ONLY={','.join(knobs.only)} names no change", f"one of {[c.key for c in CHANGES]}"
@@ -639,7 +697,7 @@ def main() -> int:
             copies[form].add_revision("setup", SETUP_BODY)
             copies[form].model()
         recipe_copy = copies["recipe"]
-        lock_timeout_text, lock_timeout = lock_timeout_seconds(recipe_copy)
+        lock_timeout_text, _ = lock_timeout_seconds(recipe_copy)
 
         template = server.create(names["template"])
         check(recipe_copy.make("migrate", env={"DATABASE_URL": template, "ENV_FILE": "/dev/null"}), "make migrate")
@@ -682,21 +740,48 @@ def main() -> int:
                 skipped.append((change.title, change.skip_reason))
                 say(f"  {change.title}: SKIPPED: {change.skip_reason}")
                 continue
-            for form in ("naive", "recipe"):
+            variants = [""]
+            if change.hold_lock and knobs.lock_settings:
+                variants = list(knobs.lock_settings)
+            elif change.system == "backend" and not change.hold_lock and knobs.recipe_settings:
+                variants = ["", *knobs.recipe_settings]
+            runs = [("naive", ""), *(("recipe", variant) for variant in variants)]
+            clones: dict[int, str] = {}
+            originals: dict[Path, str] = {}
+            for number, (form, lock_setting) in enumerate(runs):
                 copy = copies[form]
-                (change.prepare_recipe if form == "recipe" else change.prepare_naive)(copy, {"ENV_FILE": "/dev/null"})
+                if number < 2:
+                    prepare = change.prepare_recipe if form == "recipe" else change.prepare_naive
+                    before = set(copy.backend.glob("alembic/versions/*.py"))
+                    prepare(copy, {"ENV_FILE": "/dev/null"})
+                    added = set(copy.backend.glob("alembic/versions/*.py")) - before
+                    originals = {path: path.read_text() for path in added}
+                if lock_setting and not lock_variables(lock_setting):
+                    for path, text in originals.items():
+                        path.write_text(with_settings(text, lock_setting))
+                if number == 1 and len(runs) > 2:
+                    # The recipe again with other settings: each on a clone of the recipe
+                    # database as it is now (the earlier changes applied), made while nothing is connected.
+                    apps.stop()
+                    for other in range(2, len(runs)):
+                        clones[other] = server.create(f"{names[form]}_{other}", template=names[form])
+                url = clones.get(number, urls[form])
                 users = [
                     LoadUser(f"load-{n}@example.com", PASSWORD, f"10.77.{n // 250}.{n % 250 + 1}")
                     for n in range(1, knobs.load_users + 1)
                 ]
-                row, measured = measure(change, form, copy, urls[form], apps, users, knobs)
+                _, row_timeout = lock_timeout_seconds(copy, lock_variables(lock_setting).get("DB_LOCK_TIMEOUT", ""))
+                row, measured = measure(change, form, copy, url, apps, users, knobs, lock_setting, row_timeout)
                 rows.append(row)
-                outputs.append(f"=== {change.title}, {form} (exit {measured.code}, {measured.seconds:.2f} s)\n")
+                shown = f"{form} {lock_setting}".strip()
+                outputs.append(f"=== {change.title}, {shown} (exit {measured.code}, {measured.seconds:.2f} s)\n")
                 outputs.append(measured.output + "\n")
                 say(table_lines([row])[1])
                 if form == "recipe" and measured.code != 0:
                     tail = measured.output.splitlines()[-8:]
                     say("    make migrate said:\n" + "\n".join(f"      {line}" for line in tail))
+            for path, text in originals.items():  # as applied to the recipe database, for the next changes
+                path.write_text(text)
         apps.stop()
         found = catalog(urls["recipe"], changes)
         apps_log = workdir / "apps.log"
@@ -718,7 +803,7 @@ def main() -> int:
         "\ntargets (recipes: no failed request, p99 during <= 2x before, no app query waiting longer than "
         f"DB_LOCK_TIMEOUT={lock_timeout_text}):"
     )
-    for line in verdicts(rows, lock_timeout):
+    for line in verdicts(rows):
         say(line)
     say("\nthe recipe database's catalog after the run:")
     for what, ok in found.items():

@@ -136,6 +136,7 @@ class Change:
     prepare_naive: Callable[[Copy, dict[str, str]], None]
     hold_lock: bool = False  # an app transaction holds a lock on the table while the migration starts
     skip_reason: str | None = None
+    on_request: bool = False  # runs only when BENCH_LIVE_ONLY names it
 
 
 # --- an index on the big table ------------------------------------------------------------------
@@ -310,6 +311,13 @@ def lock_wait(copy: Copy, env: dict[str, str]) -> None:
     copy.model("    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))\n")
 
 
+# --- nothing: what make migrate itself (its checks, its processes) costs the traffic ---------------
+
+
+def no_change(copy: Copy, env: dict[str, str]) -> None:
+    copy.add_revision("nothing", "    pass\n")
+
+
 DRIZZLE_CONCURRENTLY = os.environ.get("BENCH_LIVE_DRIZZLE_CONCURRENTLY", "1") == "1"
 
 CHANGES = (
@@ -333,6 +341,8 @@ CHANGES = (
         drizzle_index_naive,
         skip_reason=None if DRIZZLE_CONCURRENTLY else "BENCH_LIVE_DRIZZLE_CONCURRENTLY=0",
     ),
+    # Only when asked for (BENCH_LIVE_ONLY=nothing,index): the baseline the others' p99 includes.
+    Change("nothing", "an empty revision (make migrate alone)", "backend", no_change, no_change, on_request=True),
 )
 
 

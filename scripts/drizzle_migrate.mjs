@@ -9,7 +9,7 @@
 // pending migration, on a staged folder whose journal holds only that migration: the rows in
 // the bookkeeping table are exactly drizzle-kit's, so the raw tool stays usable beside it.
 //
-// Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=2s statement_timeout=15min",
+// Everything runs on ONE session. MIGRATION_BOUNDS ("lock_timeout=50ms statement_timeout=15min",
 // set by scripts/database/applying.py) is SET on it first: a SET reaches the server through every pooler,
 // where the startup parameter `options` does not.
 //
@@ -207,13 +207,13 @@ function describe(error) {
   return cause?.code ? `${message} (SQLSTATE ${cause.code})` : message;
 }
 
-// "retries=5 first_wait=0.5 max_wait=15" (MIGRATION_LOCK_RETRIES, from make migrate; none when unset).
+// "retries=20 first_wait=0.5 max_wait=2" (MIGRATION_LOCK_RETRIES, from make migrate; none when unset).
 function lockRetries(text) {
   const given = Object.fromEntries(bounds(text));
   return {
     retries: Number(given.retries ?? 0),
     firstWait: Number(given.first_wait ?? 0.5),
-    maxWait: Number(given.max_wait ?? 15),
+    maxWait: Number(given.max_wait ?? 2),
   };
 }
 

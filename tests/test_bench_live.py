@@ -32,6 +32,7 @@ TINY = {
     "BENCH_LIVE_HOLD": "1",
     "BENCH_LIVE_TIMEOUT": "10",
     "BENCH_LIVE_KEEP": "1",
+    "BENCH_LIVE_LOCK_SETTINGS": "50ms/20/1,1s/5/1",
 }
 COLUMNS = ["change", "form", "migration", "sent", "failed", "p50 before", "p99 before", "p50 during", "p99 during"]
 
@@ -114,3 +115,19 @@ def test_the_recipe_columns_are_not_null_and_their_checks_gone(tiny_run) -> None
         ).fetchall()
     assert columns == [('"user"', "locale", True), ("api.note", "slug", True)]
     assert checks == []
+
+
+def test_the_lock_wait_case_has_a_recipe_row_per_lock_setting_each_applied(tiny_run) -> None:
+    _, results = tiny_run
+    rows = [r for r in results["rows"] if r["change"].endswith("behind an app lock") and r["form"] == "recipe"]
+    assert [r["lock_settings"] for r in rows] == ["50ms/20/1", "1s/5/1"], rows
+    assert all(r["outcome"].startswith("applied") for r in rows), rows
+    assert [r["lock_timeout_s"] for r in rows] == [0.05, 1.0]
+
+
+def test_in_the_lock_wait_case_no_request_fails_before_the_migration_though_the_app_transaction_is_open(
+    tiny_run,
+) -> None:
+    _, results = tiny_run
+    rows = [r for r in results["rows"] if r["change"].endswith("behind an app lock")]
+    assert rows and all(r["failed_before"] == 0 for r in rows), rows

@@ -51,5 +51,5 @@ def test_a_wrong_number_of_lock_retries_is_refused(value: str) -> None:
 
 def test_the_lock_retries_default_to_a_short_lock_timeout_and_a_bounded_backoff() -> None:
     settings = config.settings({"DATABASE_URL": "postgresql://u:p@localhost/db", "ENV_FILE": "/dev/null"})
-    assert config.migration_bounds(settings)["lock_timeout"] == "2s"
-    assert config.lock_retries(settings) == {"retries": "5", "first_wait": "0.5", "max_wait": "15"}
+    assert config.migration_bounds(settings)["lock_timeout"] == "50ms"
+    assert config.lock_retries(settings) == {"retries": "20", "first_wait": "0.5", "max_wait": "2"}

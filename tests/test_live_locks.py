@@ -177,6 +177,46 @@ def test_a_backend_migration_behind_a_lock_that_stays_fails_after_its_retries_na
     assert run_sessions(database) == []
 
 
+def test_a_backend_migration_with_attempts_shorter_than_a_poll_still_names_the_holder_when_it_gives_up(
+    clone: Clone, database: Database
+) -> None:
+    # 50 ms attempts (the shipped DB_LOCK_TIMEOUT): the watcher must look more often than every
+    # 250 ms, or the two attempts come and go unseen and the failure names no one.
+    migrated_clone(clone, database)
+    table = backend_table()
+    add_locking_revision(clone, table)
+    before = versions(database)
+
+    with holding(database, f"SELECT count(*) FROM {table}") as pid:
+        result = clone.make(
+            "migrate", **env_for(database, DB_LOCK_TIMEOUT="50ms", DB_LOCK_RETRIES="1", DB_LOCK_RETRY_MAX_WAIT="1")
+        )
+
+    assert result.code != 0, result.output
+    assert "attempt 2 of 2" in result.output
+    assert f"lock on {table} held by pid {pid} ({HOLDER}, idle in transaction" in result.output
+    assert versions(database) == before
+    assert run_sessions(database) == []
+
+
+def test_with_the_shipped_lock_settings_a_migration_behind_a_lock_that_stays_gives_up_bounded_naming_the_holder(
+    clone: Clone, database: Database
+) -> None:
+    migrated_clone(clone, database)
+    table = backend_table()
+    add_locking_revision(clone, table)
+    before = versions(database)
+
+    with holding(database, f"SELECT count(*) FROM {table}") as pid:
+        result = clone.make("migrate", **env_for(database))  # no DB_LOCK_*: the shipped defaults
+
+    # 21 attempts of 50 ms, at most 37.5 s of waits between them: then it gives up, naming the holder.
+    assert result.code != 0, result.output
+    assert "attempt 21 of 21" in result.output
+    assert f"lock on {table} held by pid {pid} ({HOLDER}, idle in transaction" in result.output
+    assert versions(database) == before
+
+
 def test_a_backend_migration_behind_a_lock_that_goes_away_is_applied_on_a_later_attempt(
     clone: Clone, database: Database
 ) -> None:

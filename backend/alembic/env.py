@@ -235,7 +235,7 @@ def with_lock_retries(connection, run) -> None:
     """Run; when a revision's lock wait times out (lock_timeout, set short by make migrate so that
     the app's queries never queue long behind it), its transaction has been rolled back: wait
     with backoff and jitter, and run again from that revision (docs/migrations.md)."""
-    # "retries=5 first_wait=0.5 max_wait=15" from make migrate; a raw `alembic upgrade` tries once.
+    # "retries=20 first_wait=0.5 max_wait=2" from make migrate; a raw `alembic upgrade` tries once.
     given = os.environ.get("MIGRATION_LOCK_RETRIES") or "retries=0 first_wait=0 max_wait=0"
     retry = dict(part.split("=", 1) for part in given.split())
     retries, wait, max_wait = int(retry["retries"]), float(retry["first_wait"]), float(retry["max_wait"])

@@ -240,6 +240,8 @@ class LockWaits:
     def __init__(self, libpq_url: str, connect_timeout: float, lock_timeout: float | None = None) -> None:
         self.libpq_url, self.connect_timeout, self.lock_timeout = libpq_url, connect_timeout, lock_timeout
         self.report_after = min(REPORT_AFTER_SECONDS, lock_timeout / 2) if lock_timeout else REPORT_AFTER_SECONDS
+        # Twice per lock timeout at least: an attempt of 50 ms is seen, and its holder named.
+        self.poll = min(POLL_SECONDS, lock_timeout / 2) if lock_timeout else POLL_SECONDS
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="lock-waits", daemon=True)
         self.last: str | None = None  # the latest wait seen: named in a failure's message
@@ -260,7 +262,7 @@ class LockWaits:
             return
         reported: dict[tuple[int, str], float] = {}
         try:
-            while not self.stopped.wait(POLL_SECONDS):
+            while not self.stopped.wait(self.poll):
                 with session.cursor() as cursor:
                     cursor.execute(LOCK_WAITS, (f"migrate:%{session_settings.run_suffix()}",))
                     rows = cursor.fetchall()
@@ -273,7 +275,8 @@ class LockWaits:
                         REPORT_EVERY_SECONDS
                     ):
                         reported[key] = waited
-                        print(f"  … {role}: waiting {waited:.0f} s for a {self.last}", flush=True)
+                        shown = f"{waited:.0f} s" if waited >= 1 else f"{waited * 1000:.0f} ms"  # a 50 ms attempt
+                        print(f"  … {role}: waiting {shown} for a {self.last}", flush=True)
                     if self.lock_timeout is not None and waited > self.lock_timeout + UNBOUNDED_GRACE_SECONDS:
                         self._cancel(session, key[0], role, waited)
                 reported = {key: value for key, value in reported.items() if key in waiting}
