@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Clone, Database, add_backend_table, backup_path, insert_user, run
+from conftest import Clone, add_backend_table, backup_path, insert_user
+from testing.database import Database, run
+from testing.systems import REPO_ROOT
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

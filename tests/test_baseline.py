@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    SYSTEMS,
-    Clone,
-    Database,
-    alembic_head,
-    drizzle_journal,
-    frontend_tables,
-    run,
-)
+from conftest import Clone, alembic_head, drizzle_journal, frontend_tables
 from scripts.tools import NODE_BIN
+from testing.database import Database, run
+from testing.systems import SYSTEMS
 
 DRIZZLE_TABLE = f'"{SYSTEMS["FRONTEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["FRONTEND_BOOKKEEPING_TABLE"]}"'
 ALEMBIC_TABLE = f'"{SYSTEMS["BACKEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["BACKEND_BOOKKEEPING_TABLE"]}"'

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from conftest import REPO_ROOT, SERVER
+from testing.database import SERVER
+from testing.systems import REPO_ROOT
 
 pytestmark = pytest.mark.full
 

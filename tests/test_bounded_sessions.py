@@ -6,12 +6,12 @@ import psycopg
 import pytest
 from psycopg2 import errors
 
-from conftest import Database
 from scripts import config
 from scripts.database_url import parse
 from scripts.errors import InvalidSetting
 from scripts.preflight import connect
 from scripts.session_settings import open_session
+from testing.database import Database
 
 
 def test_a_tooling_session_carries_the_lock_and_statement_timeouts_and_the_runs_name(database: Database) -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from conftest import (
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     alembic_history,
@@ -17,6 +16,7 @@ from conftest import (
     drizzle_tags,
     frontend_migrations,
 )
+from testing.database import Database
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

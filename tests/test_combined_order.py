@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    Clone,
-    Database,
-    alembic_head,
-    append_drizzle_migration,
-    declared,
-    drizzle_tags,
-    frontend_migrations,
-)
+from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags, frontend_migrations
+from testing.database import Database
+from testing.systems import declared
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

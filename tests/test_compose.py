@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from conftest import Clone, alembic_head, copy_of_repository, declared, drizzle_tags, free_port
+from conftest import Clone, alembic_head, copy_of_repository, drizzle_tags
 from scripts.dbserver import compose_command
+from testing.browser import free_port
+from testing.systems import declared
 
 pytestmark = pytest.mark.full  # builds three images and runs the stack: minutes
 

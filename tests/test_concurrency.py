@@ -7,16 +7,9 @@ import time
 import psycopg
 import pytest
 
-from conftest import (
-    Clone,
-    Database,
-    add_backend_table,
-    alembic_head,
-    append_drizzle_migration,
-    concurrent_make,
-    drizzle_tags,
-)
+from conftest import Clone, add_backend_table, alembic_head, append_drizzle_migration, concurrent_make, drizzle_tags
 from scripts.lock import LOCK_KEY
+from testing.database import Database
 
 # Only in `make test-all`: concurrent make migrate runs and held locks.
 pytestmark = pytest.mark.full

@@ -16,18 +16,17 @@ import pytest
 
 from conftest import (
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     append_drizzle_migration,
     apply_frontend,
     backend_migrations,
-    declared,
     drizzle_journal,
     drizzle_tags,
     frontend_migrations,
-    run,
 )
+from testing.database import Database, run
+from testing.systems import declared
 
 pytestmark = pytest.mark.full
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg2.extensions import parse_dsn
 
-from conftest import Database, backend_tables, frontend_tables
+from conftest import backend_tables, frontend_tables
 from scripts.database_url import DatabaseUrl, InvalidDatabaseUrl, for_libpq, for_node, parse, redacted
+from testing.database import Database
 
 FORMS = [
     "postgresql://{user}:{password}@{host}:{port}/{db}",

@@ -12,7 +12,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from conftest import Clone, Database, alembic_head, drizzle_tags
+from conftest import Clone, alembic_head, drizzle_tags
+from testing.database import Database
 
 SEED_USER = {"SEED_USER_EMAIL": "seeded@example.com", "SEED_USER_PASSWORD": "seeded-only-in-tests"}
 SCRATCH = "public.made_by_hand"

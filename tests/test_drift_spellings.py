@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, declared
+from conftest import Clone, alembic_head
+from testing.database import Database
+from testing.systems import declared
 
 pytestmark = pytest.mark.full
 

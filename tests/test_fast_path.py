@@ -5,8 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import SYSTEMS, Clone, Database, add_backend_table, alembic_head, drizzle_tags, frontend_migrations
+from conftest import Clone, add_backend_table, alembic_head, drizzle_tags, frontend_migrations
 from scripts.lock import LOCK_KEY
+from testing.database import Database
+from testing.systems import SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

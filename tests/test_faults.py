@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from conftest import SYSTEMS, Clone, Database, add_backend_table, backend_tables, frontend_tables
+from conftest import Clone, add_backend_table, backend_tables, frontend_tables
+from testing.database import Database
+from testing.systems import SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, declared
+from conftest import Clone
+from testing.database import Database
+from testing.systems import declared
 
 # Tooling behaviour on copies of the repository, with Node: the full tier (make test-all).
 pytestmark = pytest.mark.full

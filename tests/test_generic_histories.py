@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration
+from conftest import Clone, alembic_head, append_drizzle_migration
+from testing.database import Database
 
 pytestmark = pytest.mark.full
 

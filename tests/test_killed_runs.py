@@ -18,7 +18,9 @@ import psycopg
 import pytest
 from test_faults import SLOW_REVISION, add_slow_migration, wait_until_sleeping
 
-from conftest import SYSTEMS, Clone, Database, add_backend_table, append_drizzle_migration
+from conftest import Clone, add_backend_table, append_drizzle_migration
+from testing.database import Database
+from testing.systems import SYSTEMS
 
 # Copies of the repository and many make runs: the full tier (make test-all).
 pytestmark = pytest.mark.full

@@ -16,17 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    FIXTURE_MODEL,
-    Clone,
-    Database,
-    Result,
-    copy_of_repository,
-    database_of_its_own,
-    declared,
-    drizzle_journal,
-    frontend_migrations,
-)
+from conftest import FIXTURE_MODEL, Clone, copy_of_repository, drizzle_journal, frontend_migrations
+from testing.database import Database, Result, database_of_its_own
+from testing.systems import declared
 
 # Copies of the repository and many make runs: the full tier (make test-all).
 pytestmark = pytest.mark.full

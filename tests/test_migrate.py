@@ -7,9 +7,7 @@ import os
 import pytest
 
 from conftest import (
-    SYSTEMS,
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     append_drizzle_migration,
@@ -17,9 +15,10 @@ from conftest import (
     drizzle_tags,
     frontend_tables,
     insert_user,
-    run,
 )
 from scripts.tools import NODE_BIN
+from testing.database import Database, run
+from testing.systems import SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

@@ -9,7 +9,9 @@ import subprocess
 import pytest
 from test_combined_order import make, write_history
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration, declared, drizzle_tags
+from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags
+from testing.database import Database
+from testing.systems import declared
 
 # A piece's label: "-- 3. backend: backend/alembic/versions/b1b1b1b1b1b1_test.py".
 LABEL = re.compile(r"^-- \d+\. (frontend|backend): (\S+)$", re.MULTILINE)

@@ -13,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    REPO_ROOT,
-    SYSTEMS,
-    Clone,
-    Database,
-    add_backend_table,
-    append_drizzle_migration,
-    frontend_tables,
-    insert_user,
-    run,
-)
+from conftest import Clone, add_backend_table, append_drizzle_migration, frontend_tables, insert_user
 from scripts.tools import NODE_BIN
+from testing.database import Database, run
+from testing.systems import REPO_ROOT, SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full

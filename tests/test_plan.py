@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration, declared, drizzle_tags
+from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags
 from scripts.plan import Dependent, Observed, breaks
+from testing.database import Database
+from testing.systems import declared
 
 FRONTEND_BOOKKEEPING = "drizzle.__drizzle_migrations"
 RENAME_NAME = 'ALTER TABLE "user" RENAME COLUMN "name" TO "full_name";'

@@ -20,26 +20,23 @@ import psycopg
 import pytest
 
 from conftest import (
-    REPO_ROOT,
-    SERVER,
-    SYSTEMS,
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     append_drizzle_migration,
     backend_tables,
     concurrent_make,
     drizzle_tags,
-    free_port,
     frontend_tables,
-    run,
 )
 from scripts.database_url import parse
 from scripts.errors import SessionSettingsLost
 from scripts.preflight import connect
 from scripts.session_settings import check_bounds_last
 from scripts.tools import NODE_BIN
+from testing.browser import free_port
+from testing.database import SERVER, Database, run
+from testing.systems import REPO_ROOT, SYSTEMS
 
 # Only in `make test-all`: a real PgBouncer in front of the test server.
 pytestmark = pytest.mark.full

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import Clone, add_backend_table, backend_migrations, declared, drizzle_tags
+from conftest import Clone, add_backend_table, backend_migrations, drizzle_tags
+from testing.systems import declared
 
 pytestmark = pytest.mark.full
 
@@ -21,7 +22,7 @@ BASE_TEST = '''"""The fixture table through its model: what the previous release
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from conftest import User
+from testing.auth import User
 from models.fixture_item import FixtureItem
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, add_backend_table, backend_migrations, declared
+from conftest import Clone, add_backend_table, backend_migrations
 from scripts import ledger
+from testing.database import Database
+from testing.systems import declared
 
 REVISION = "f1x7a0000001"
 TABLE = "fixture_item"

@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, Database, free_port, session_cookie
 from scripts.dbserver import compose_command
 from scripts.tools import NODE_BIN
+from testing.auth import session_cookie
+from testing.browser import free_port
+from testing.database import Database
+from testing.systems import REPO_ROOT
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()

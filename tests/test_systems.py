@@ -7,9 +7,11 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, SYSTEMS, Clone, Database
+from conftest import Clone
 from models import Base
 from scripts.tools import NODE_BIN
+from testing.database import Database
+from testing.systems import REPO_ROOT, SYSTEMS
 
 
 def drizzle_config() -> dict:

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from conftest import Clone, Database, Result, backend_tables, drizzle_tags, frontend_tables
+from conftest import Clone, backend_tables, drizzle_tags, frontend_tables
+from testing.database import Database, Result
 
 pytestmark = pytest.mark.full
 

@@ -17,21 +17,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import (
-    REPO_ROOT,
-    SYSTEMS,
-    Result,
-    backend_tables,
-    backup_path,
-    drizzle_tags,
-    free_port,
-    frontend_tables,
-    run,
-)
+from conftest import backend_tables, backup_path, drizzle_tags, frontend_tables
 from scripts.database_url import DatabaseUrl, parse
 from scripts.localcluster import LocalCluster
 from scripts.settings import load_settings
 from scripts.tools import NODE_BIN
+from testing.browser import free_port
+from testing.database import Result, run
+from testing.systems import REPO_ROOT, SYSTEMS
 
 # Only in `make test-all`: a TLS-only cluster of its own, with a test-made CA.
 pytestmark = pytest.mark.full

@@ -20,17 +20,10 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from conftest import (
-    Clone,
-    Database,
-    alembic_head,
-    append_drizzle_migration,
-    backend_migrations,
-    copy_of_repository,
-    database_of_its_own,
-    declared,
-    sign_up,
-)
+from conftest import Clone, alembic_head, append_drizzle_migration, backend_migrations, copy_of_repository
+from testing.auth import sign_up
+from testing.database import Database, database_of_its_own
+from testing.systems import declared
 
 pytestmark = pytest.mark.full
 

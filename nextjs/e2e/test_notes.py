@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ARTIFACTS, Database, sign_up
+from testing.auth import sign_up
+from testing.browser import ARTIFACTS
+from testing.database import Database
 
 pytestmark = pytest.mark.full
 
