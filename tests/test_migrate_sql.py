@@ -11,7 +11,7 @@ from test_combined_order import make, write_history
 
 from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags
 from testing.database import Database
-from testing.systems import declared
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, declared
 
 # A piece's label: "-- 3. backend: backend/alembic/versions/b1b1b1b1b1b1_test.py".
 LABEL = re.compile(r"^-- \d+\. (frontend|backend): (\S+)$", re.MULTILINE)
@@ -67,8 +67,8 @@ def test_migrate_sql_lists_the_pending_files_in_the_combined_order_with_alembic_
         ("backend", f"{backend}/b3b3b3b3b3b3_test.py"),
     ]
     # Alembic's offline SQL, each revision in its own transaction, and Drizzle's statements without breakpoints.
-    assert "CREATE VIEW api.team_names AS SELECT name FROM public.team" in result.output
-    assert "UPDATE api.alembic_version SET version_num='b3b3b3b3b3b3'" in result.output
+    assert f"CREATE VIEW {BACKEND_SCHEMA}.team_names AS SELECT name FROM public.team" in result.output
+    assert f"UPDATE {BACKEND_BOOKKEEPING} SET version_num='b3b3b3b3b3b3'" in result.output
     assert 'ALTER TABLE "team" RENAME COLUMN "name" TO "title";' in result.output
     assert "statement-breakpoint" not in result.output
     assert result.output.count("BEGIN;") == result.output.count("COMMIT;") == 5
@@ -95,9 +95,9 @@ def test_the_printed_sql_run_by_psql_migrates_as_make_migrate_does(
     assert interleaved.schema_dump().replace(interleaved.name, "DB") == reference.schema_dump().replace(
         reference.name, "DB"
     )
-    bookkeeping = "SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY 2"
+    bookkeeping = f"SELECT hash, created_at FROM {FRONTEND_BOOKKEEPING} ORDER BY 2"
     assert interleaved.query(bookkeeping) == reference.query(bookkeeping)
-    assert interleaved.query("SELECT * FROM api.alembic_version") == [("b3b3b3b3b3b3",)]
+    assert interleaved.query(f"SELECT * FROM {BACKEND_BOOKKEEPING}") == [("b3b3b3b3b3b3",)]
     assert "nothing pending" in make(clone, interleaved, "migrate-sql").output
 
 

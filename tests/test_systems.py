@@ -8,7 +8,6 @@ import subprocess
 import pytest
 
 from conftest import Clone
-from models import Base
 from scripts.tools import NODE_BIN
 from testing.database import Database
 from testing.systems import REPO_ROOT, SYSTEMS
@@ -24,10 +23,6 @@ def drizzle_config() -> dict:
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def test_the_models_live_in_the_declared_backend_schema() -> None:
-    assert Base.metadata.schema == SYSTEMS["BACKEND_SCHEMA"]
 
 
 def test_drizzle_config_filters_the_declared_frontend_schema() -> None:
