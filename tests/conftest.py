@@ -1,9 +1,12 @@
-"""Fixtures: a fresh database per test on the suite's own PostgreSQL server.
+"""The tooling's own fixtures: a fresh database per test, copies of the repository, fixture migrations.
 
-`make test` starts that server with the project's own local-cluster mechanism
+`make test` starts the suite's PostgreSQL server with the project's own local-cluster mechanism
 (scripts/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
 `postgresql_noproc` connects to it, and its `postgresql` fixture creates and drops
 one database per test, so no test sees another's state.
+
+What the app's tests share with these (the server, databases of a test's own, users, the
+browser) is the test kit testing/, never this file: nothing imports it by name but tests/.
 """
 
 from __future__ import annotations
