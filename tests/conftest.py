@@ -366,12 +366,12 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], name="fk_{table}_user_id_user", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_{table}"),
-        schema={schema!r},
+        schema="{schema}",
     )
 
 
 def downgrade() -> None:
-    op.drop_table("{table}", schema={schema!r})
+    op.drop_table("{table}", schema="{schema}")
 '''
 
 
