@@ -172,11 +172,11 @@ def test_without_confirmation_it_shows_what_it_would_record_and_records_nothing(
     assert not database.query(f"SELECT to_regclass('{ALEMBIC_TABLE}')")[0][0]
 
 
-def test_a_database_with_its_bookkeeping_has_nothing_to_adopt(migrated: Database) -> None:
-    before = bookkeeping(migrated)
+def test_a_database_with_its_bookkeeping_has_nothing_to_adopt(migrated_once: Database) -> None:
+    before = bookkeeping(migrated_once)
 
-    code, output = baseline(migrated)
+    code, output = baseline(migrated_once)
 
     assert code == 0, output
     assert "nothing to adopt" in output
-    assert bookkeeping(migrated) == before
+    assert bookkeeping(migrated_once) == before

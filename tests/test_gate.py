@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from conftest import Clone, alembic_head, drizzle_journal, frontend_migrations, frontend_tables
-from testing.database import Database, Result, migrated_database_of_its_own, run
+from testing.database import Database, Result, run
 from testing.systems import BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, FRONTEND_SCHEMA, LEDGER_SCHEMA, SYSTEMS
 
 FAST = "✓ up to date:"  # only the fast path answers so
@@ -36,19 +35,12 @@ def checks_that_fired(result: Result) -> set[str]:
     return set(re.findall(r"ACCEPT=([\w-]+)", result.output))
 
 
-@pytest.fixture(scope="module")
-def at_head() -> Iterator[Database]:
-    """A database brought to head by `make migrate`, for the tests here that change nothing in it."""
-    with migrated_database_of_its_own("gate") as database:
-        yield database
-
-
-def test_the_fast_path_answers_once_a_full_run_found_nothing_to_do(at_head: Database) -> None:
+def test_the_fast_path_answers_once_a_full_run_found_nothing_to_do(migrated_once: Database) -> None:
     # The run after the one that applied checks in full and records what it read (or, with every
     # check's own cache warm, already answers fast); the one after it answers from that record.
-    assert at_head.make("migrate").code == 0
+    assert migrated_once.make("migrate").code == 0
 
-    fast = at_head.make("migrate")
+    fast = migrated_once.make("migrate")
 
     assert fast.code == 0, fast.output
     assert FAST in fast.output and FULL_RUN not in fast.output, fast.output
@@ -108,7 +100,7 @@ def test_the_gate_reports_every_problem_of_the_files_and_the_history(clone: Clon
     assert "drizzle-kit generate would write create table gate_fixture" in result.output
 
 
-def test_the_gate_reports_a_missing_revision_and_a_snapshot_collision(clone: Clone, at_head: Database) -> None:
+def test_the_gate_reports_a_missing_revision_and_a_snapshot_collision(clone: Clone, migrated_once: Database) -> None:
     journal = drizzle_journal(clone.root)
     # A revision whose down_revision no file has (a deleted one).
     clone.add_alembic_revision("cccc00000003", "deadbeef0000", "    pass")
@@ -118,7 +110,7 @@ def test_the_gate_reports_a_missing_revision_and_a_snapshot_collision(clone: Clo
     parallel = {**newest, "id": "11111111-1111-4111-8111-111111111111"}
     (meta / f"{len(journal):04d}_snapshot.json").write_text(json.dumps(parallel))
 
-    result = gate(at_head, clone)
+    result = gate(migrated_once, clone)
 
     assert result.code == 47, result.output
     assert {"missing-revision", "drizzle-journal"} <= checks_that_fired(result), result.output

@@ -101,8 +101,8 @@ def test_the_printed_sql_run_by_psql_migrates_as_make_migrate_does(
     assert "nothing pending" in make(clone, interleaved, "migrate-sql").output
 
 
-def test_migrate_sql_says_when_nothing_is_pending(migrated: Database) -> None:
-    result = migrated.make("migrate-sql")
+def test_migrate_sql_says_when_nothing_is_pending(migrated_once: Database) -> None:
+    result = migrated_once.make("migrate-sql")
 
     assert result.code == 0, result.output
     assert "nothing pending" in result.output

@@ -36,11 +36,11 @@ def test_drizzle_config_filters_the_declared_frontend_schema() -> None:
     }
 
 
-def test_each_tool_keeps_its_bookkeeping_where_declared(migrated: Database) -> None:
+def test_each_tool_keeps_its_bookkeeping_where_declared(migrated_once: Database) -> None:
     frontend = f"{SYSTEMS['FRONTEND_BOOKKEEPING_SCHEMA']}.{SYSTEMS['FRONTEND_BOOKKEEPING_TABLE']}"
     backend = f"{SYSTEMS['BACKEND_BOOKKEEPING_SCHEMA']}.{SYSTEMS['BACKEND_BOOKKEEPING_TABLE']}"
 
-    assert {frontend, backend} <= migrated.tables()
+    assert {frontend, backend} <= migrated_once.tables()
 
 
 @pytest.mark.full
