@@ -17,14 +17,15 @@ pytestmark = pytest.mark.full
 FAST = "✓ up to date:"
 FULL_RUN = "✓ pre-flight:"  # the fast path runs no pre-flight: it reads the database once
 # The fixture backend table every `remembered` database has, with its model and revision.
-TABLE, TABLE_REVISION = f"{BACKEND_SCHEMA}.fixture_item", "f1x7a0000001"
+TABLE_NAME, TABLE_REVISION = "fixture_item", "f1x7a0000001"
+TABLE = f"{BACKEND_SCHEMA}.{TABLE_NAME}"
 
 
 @pytest.fixture
 def remembered(clone: Clone, database: Database) -> Database:
     """A database at the clone's head (its own migrations and a fixture backend table) whose
     second full run recorded that nothing was left to do (the first applied frontend migrations)."""
-    assert add_backend_table(clone, TABLE.removeprefix(f"{BACKEND_SCHEMA}."), TABLE_REVISION) == TABLE
+    assert add_backend_table(clone, TABLE_NAME, TABLE_REVISION) == TABLE
     assert migrate(clone, database).code == 0
     result = migrate(clone, database)
     assert result.code == 0 and FULL_RUN in result.output, result.output
@@ -118,8 +119,8 @@ def test_the_run_after_one_that_applied_frontend_migrations_checks_in_full_then_
 def test_models_that_differ_from_the_applied_migrations_are_said_and_leave_no_record(
     clone: Clone, database: Database
 ) -> None:
-    add_backend_table(clone, TABLE.removeprefix(f"{BACKEND_SCHEMA}."), TABLE_REVISION)
-    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE.removeprefix('{BACKEND_SCHEMA}.')}.py"
+    add_backend_table(clone, TABLE_NAME, TABLE_REVISION)
+    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE_NAME}.py"
     model.write_text(model.read_text() + "    forgotten: Mapped[str | None] = mapped_column(Text)\n")
 
     first = migrate(clone, database)
@@ -144,7 +145,7 @@ def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Databa
 
 
 def test_a_changed_model_falls_through(clone: Clone, remembered: Database) -> None:
-    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE.removeprefix('{BACKEND_SCHEMA}.')}.py"
+    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE_NAME}.py"
     model.write_text(
         model.read_text()
         .replace("title: Mapped[str] = mapped_column(Text)", "title: Mapped[str] = mapped_column(String(300))")
