@@ -57,9 +57,9 @@ def test_the_gate_reports_every_problem_made_in_the_database(migrated: Database)
 
     result = gate(migrated)
 
-    assert result.code in (31, 34, 38), result.output
+    assert result.code == 34, result.output  # the history's problems first: the order a person should fix them in
     assert checks_that_fired(result) == {"backend-drift", "edited-migration", "frontend-drift"}, result.output
-    assert f"{BACKEND_SCHEMA}.by_hand" in result.output or "by_hand" in result.output
+    assert "remove_table by_hand" in result.output
     assert f"column {table}.stray: in the database only" in result.output
 
 
