@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.database import Database
 from testing.systems import REPO_ROOT, SYSTEMS
 

@@ -104,7 +104,7 @@ def database_of_its_own(purpose: str) -> Iterator[Database]:
         yield Database(SERVER.set(database=name))
 
 
-# `make test-previous-release` (scripts/previous_release.py): the previous release's tests run on
+# `make test-previous-release` (scripts/commands/previous_release.py): the previous release's tests run on
 # the schema another checkout's `make migrate` makes, the one named here; else this checkout's own.
 MIGRATING_CHECKOUT = Path(os.environ.get("TEST_MIGRATING_CHECKOUT") or REPO_ROOT)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.auth import BETTER_AUTH_SECRET
 from testing.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_api, wait_for
 from testing.database import Database

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from scripts.systems import load
+from scripts.core.systems import load
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +16,7 @@ def declared(root: Path = REPO_ROOT) -> dict[str, str]:
     return {name: value or "" for name, value in dotenv_values(root / "systems.env").items()}
 
 
-# This checkout's two migration systems, checked as the tooling checks them (scripts/systems.py).
+# This checkout's two migration systems, checked as the tooling checks them (scripts/core/systems.py).
 SYSTEMS: dict[str, str] = declared()
 _declared = load(REPO_ROOT / "systems.env")
 BACKEND_SCHEMA = _declared.backend.schema

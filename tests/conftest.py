@@ -1,7 +1,7 @@
 """The tooling's own fixtures: a fresh database per test, copies of the repository, fixture migrations.
 
 `make test` starts the suite's PostgreSQL server with the project's own local-cluster mechanism
-(scripts/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
+(scripts/database/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
 `postgresql_noproc` connects to it, and its `postgresql` fixture creates and drops
 one database per test, so no test sees another's state.
 
@@ -27,8 +27,8 @@ from psycopg import sql
 from pytest_postgresql import factories
 from sqlalchemy.engine import URL, make_url
 
-from scripts.localcluster import LocalCluster, cluster_root
-from scripts.migration_state import AlembicRevision, alembic_revisions
+from scripts.database.localcluster import LocalCluster, cluster_root
+from scripts.history.alembic import AlembicRevision, alembic_revisions
 from testing.browser import free_port
 from testing.database import SERVER, Database, Result, migrated_database_of_its_own, run
 from testing.systems import BACKEND_SCHEMA, REPO_ROOT, SYSTEMS, declared
@@ -43,7 +43,7 @@ reference_postgresql = factories.postgresql("postgresql_noproc", dbname="referen
 def apply_frontend(database: Database, to: str | None = None, root: Path = REPO_ROOT) -> None:
     """The frontend's pending migrations (up to and including ``to``), by the runner `make migrate`
     uses, without the combined order's refusals: for tests that run the backend's revisions
-    themselves and place the frontend's where the combined order puts them (scripts/order.py)."""
+    themselves and place the frontend's where the combined order puts them (scripts/history/order.py)."""
     runner = [str(root / "scripts" / "drizzle_migrate.mjs"), *(["--to", to] if to else [])]
     node = root / declared(root)["FRONTEND_DIR"] / "node_modules" / ".bin" / "node"
     url = database.url_string(drivername="postgresql")

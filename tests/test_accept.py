@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import Clone, add_backend_table, copy_of_repository
-from scripts import accept, errors
-from scripts.settings import Settings
+from scripts.checks import accept
+from scripts.core import errors
+from scripts.core.config import Settings
 from testing.database import Database
 from testing.systems import declared
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Clone, alembic_head, drizzle_journal, frontend_tables
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.database import Database, run
 from testing.systems import SYSTEMS
 
@@ -75,7 +75,7 @@ def raw_tools_migrate(database: Database) -> None:
 def baseline(database: Database, *args: str) -> tuple[int, str]:
     """The script itself, for its own exit code (make hides it)."""
     result = run(
-        ["uv", "run", "--frozen", "python", "-m", "scripts.baseline", *args], database_url=database.url_string()
+        ["uv", "run", "--frozen", "python", "-m", "scripts", "baseline", *args], database_url=database.url_string()
     )
     return result.code, result.output
 
@@ -133,7 +133,7 @@ def test_tables_made_by_better_auths_own_migrate_are_refused_naming_their_camel_
     assert camel_case, "Better Auth's migrate made no camelCase column: the fixture is not what it claims"
     tables_before = apps_dump(database)
 
-    refused = clone.run_script("scripts.baseline", "--yes", DATABASE_URL=url, ENV_FILE="/dev/null")
+    refused = clone.run_script("baseline", "--yes", DATABASE_URL=url, ENV_FILE="/dev/null")
 
     assert refused.code == MISMATCH, refused.output
     assert "in the database only" in refused.output

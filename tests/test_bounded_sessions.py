@@ -6,11 +6,11 @@ import psycopg
 import pytest
 from psycopg2 import errors
 
-from scripts import config
-from scripts.database_url import parse
-from scripts.errors import InvalidSetting
-from scripts.preflight import connect
-from scripts.session_settings import open_session
+from scripts.core import config
+from scripts.core.database_url import parse
+from scripts.core.errors import InvalidSetting
+from scripts.database.preflight import connect
+from scripts.database.session_settings import open_session
 from testing.database import Database
 
 

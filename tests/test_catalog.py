@@ -1,4 +1,4 @@
-"""scripts/catalog.py: a schema as the server describes it. Two databases built from different spellings
+"""scripts/database/catalog.py: a schema as the server describes it. Two databases built from different spellings
 of the same schema read alike; a change made by hand is named. (The drift check, 38, compares two
 such readings: tests/test_drift_spellings.py runs it on copies of the repository.)"""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import psycopg2
 
-from scripts import catalog
+from scripts.database import catalog
 from testing.database import Database
 
 # As the Better Auth CLI and drizzle-kit write it: schema-qualified functions, DEFAULT ... NOT NULL,

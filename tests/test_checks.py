@@ -158,7 +158,7 @@ def test_a_database_at_a_revision_the_repository_lacks_is_named(clone: Clone, mi
 def test_status_lists_applied_and_pending_in_order_and_exits_1(clone: Clone, migrated: Database) -> None:
     clone.add_alembic_revision("cccc00000003", HEAD, "    pass")
 
-    result = clone.run_script("scripts.status", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
+    result = clone.run_script("status", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
 
     assert result.code == 1, result.output
     lines = result.output.splitlines()
@@ -189,7 +189,7 @@ def test_status_as_json_says_the_same(clone: Clone, migrated: Database) -> None:
 
 
 def test_status_of_an_up_to_date_database_exits_0(clone: Clone, migrated: Database) -> None:
-    result = clone.run_script("scripts.status", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
+    result = clone.run_script("status", DATABASE_URL=migrated.url_string(), ENV_FILE="/dev/null")
 
     assert result.code == 0, result.output
     assert "Status: up to date" in result.output

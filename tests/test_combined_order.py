@@ -1,4 +1,4 @@
-"""One order across both systems' migrations (scripts/order.py): recorded when a migration is
+"""One order across both systems' migrations (scripts/history/order.py): recorded when a migration is
 created, applied by `make migrate`, enforced by `make migrate-backend` / `migrate-frontend`."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from conftest import Clone, alembic_head, copy_of_repository, drizzle_tags
-from scripts.dbserver import compose_command
+from scripts.database.dbserver import compose_command
 from testing.browser import free_port
 from testing.systems import BACKEND_SCHEMA, declared
 
@@ -282,7 +282,7 @@ def test_up_migrates_once_and_exits_0(stack: Stack) -> None:
     state, logs = stack.seen["first migrate"]
 
     assert (state["Status"], state["ExitCode"]) == ("exited", 0), logs
-    assert logs.count("python -m scripts.run --fast") == 1, logs  # one make migrate, not restarted
+    assert logs.count("python -m scripts migrate") == 1, logs  # one make migrate, not restarted
     head = alembic_head(stack.clone.root)
     assert stack.seen["alembic rows"] == ([(head,)] if head else [])
     assert len(stack.seen["drizzle rows"]) == len(drizzle_tags(stack.clone.root))

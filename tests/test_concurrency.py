@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from conftest import Clone, add_backend_table, alembic_head, append_drizzle_migration, concurrent_make, drizzle_tags
-from scripts.lock import LOCK_KEY
+from scripts.database.lock import LOCK_KEY
 from testing.database import Database
 from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING
 

@@ -112,7 +112,7 @@ def test_the_recipe_builds_a_valid_concurrent_index_in_each_system_and_every_che
         BACKEND_INDEX_REVISION.format(after_frontend=drizzle_tags(clone.root)[-1])
     )
 
-    lint = clone.run_script("scripts.lint_migrations")
+    lint = clone.run_script("lint-migrations")
     assert lint.code == 0, lint.output[-4000:]
     assert "ban-concurrent-index-creation-in-transaction" not in lint.output
     output = make(clone, "migrate", database=database)
@@ -204,7 +204,7 @@ def test_make_lint_still_flags_a_plain_index_on_an_existing_table_beside_an_auto
     (backend_migrations(clone.root) / "f1x7a0000002_fixture_item_title_index.py").write_text(revision)
     assert alembic_head(clone.root) == "f1x7a0000002"
 
-    result = clone.run_script("scripts.lint_migrations")
+    result = clone.run_script("lint-migrations")
 
     assert result.code != 0
     assert "require-concurrent-index-creation" in result.output
@@ -220,7 +220,7 @@ def test_an_alembic_branch_of_its_own_is_refused_by_migrate_check_naming_the_fix
     labelled = clone.add_alembic_revision("b1a2c3d4e5b1", head, "    pass")
     labelled.write_text(labelled.read_text().replace("branch_labels = None", 'branch_labels = ("concurrent",)'))
 
-    refused = clone.run_script("scripts.check", DATABASE_URL=database.url_string())
+    refused = clone.run_script("check", DATABASE_URL=database.url_string())
 
     assert refused.code == 30, refused.output
     assert "a branch of its own (branch_labels) ends at b1a2c3d4e5b1 (concurrent)" in refused.output

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from psycopg2.extensions import parse_dsn
 
 from conftest import backend_tables, frontend_tables
-from scripts.database_url import DatabaseUrl, InvalidDatabaseUrl, for_libpq, for_node, parse, redacted
+from scripts.core.database_url import DatabaseUrl, InvalidDatabaseUrl, for_libpq, for_node, parse, redacted
 from testing.database import Database
 from testing.systems import BACKEND_BOOKKEEPING
 

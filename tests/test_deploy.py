@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from scripts.backup import BACKUP_DIR
+from scripts.database.backup import BACKUP_DIR
 from testing.systems import REPO_ROOT
 
 # Only in `make test-all`: deploy validation: every manifest against several Kubernetes schemas.
@@ -100,7 +100,7 @@ def test_a_job_that_never_ends_fails_by_itself() -> None:
 def test_the_backup_volume_is_where_the_production_migration_writes_its_backup() -> None:
     migrate_stage = re.search(r"^FROM \S+ AS migrate$(.*?)(?=^FROM |\Z)", DOCKERFILE, re.M | re.S)
     assert migrate_stage, "the Dockerfile has no migrate target"
-    # The image's working directory is the repository root: scripts/backup.py writes under it.
+    # The image's working directory is the repository root: scripts/database/backup.py writes under it.
     workdir = re.findall(r"^WORKDIR (\S+)$", migrate_stage.group(1), re.M)[-1]
 
     assert mount_of("backups") == PurePosixPath(workdir) / BACKUP_DIR.relative_to(REPO_ROOT).as_posix()

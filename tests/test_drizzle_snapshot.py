@@ -1,4 +1,4 @@
-"""The drift check's comparison of Drizzle snapshots (scripts/drizzle_snapshot.py), on the repository's
+"""The drift check's comparison of Drizzle snapshots (scripts/history/drizzle_snapshot.py), on the repository's
 newest snapshot: what introspection spells differently is no difference, and every real one is named."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import copy
 import json
 
 from conftest import frontend_migrations
-from scripts.drizzle_snapshot import differences
+from scripts.history.drizzle_snapshot import differences
 
 
 def newest_snapshot() -> dict:

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from conftest import Clone, add_backend_table, alembic_head, drizzle_tags, frontend_migrations
-from scripts.lock import LOCK_KEY
+from scripts.database.lock import LOCK_KEY
 from testing.database import Database
 from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, SYSTEMS
 
@@ -47,7 +47,7 @@ def test_an_unchanged_database_is_answered_without_node_or_alembic(clone: Clone,
 
 def test_the_fast_path_imports_neither_sqlalchemy_nor_alembic(clone: Clone, remembered: Database) -> None:
     probe = (
-        "import sys; from scripts import config, run; "
+        "import sys; from scripts.core import config; from scripts.commands import migrate as run; "
         "record = run.fastpath.up_to_date(config.settings()); "
         "print(record is not None, [m for m in ('sqlalchemy', 'alembic') if m in sys.modules])"
     )

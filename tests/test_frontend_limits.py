@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.auth import BETTER_AUTH_SECRET
 from testing.browser import free_port, start_api, wait_for
 from testing.database import migrated_database_of_its_own

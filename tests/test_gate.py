@@ -2,9 +2,9 @@
 
 The full tier proves them case by case (tests/test_checks.py, test_frontend_checks.py,
 test_fast_path.py, ...). Here the gate meets several problems at once, and reports every one
-with its check's name (the ACCEPT=NAME of its hint, scripts/accept.py): three runs see twelve
+with its check's name (the ACCEPT=NAME of its hint, scripts/checks/accept.py): three runs see twelve
 checks fire (the plan's, 58 and 59, and the merge's, 63, only in the full tier). The gate runs as
-`python -m scripts.check` with the project's interpreter (what `make migrate-check` runs after
+`python -m scripts check` with the project's interpreter (what `make migrate-check` runs after
 `uv sync`), so that its own exit code shows.
 """
 
@@ -25,10 +25,10 @@ FULL_RUN = "✓ pre-flight:"  # the fast path runs no pre-flight: it reads the d
 
 
 def gate(database: Database, clone: Clone | None = None) -> Result:
-    """`python -m scripts.check` on ``database``, of this checkout or of ``clone`` (its own files)."""
+    """`python -m scripts check` on ``database``, of this checkout or of ``clone`` (its own files)."""
     if clone is None:
-        return run([sys.executable, "-m", "scripts.check"], database_url=database.url_string())
-    return clone.run(sys.executable, "-m", "scripts.check", DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
+        return run([sys.executable, "-m", "scripts", "check"], database_url=database.url_string())
+    return clone.run(sys.executable, "-m", "scripts", "check", DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
 
 
 def checks_that_fired(result: Result) -> set[str]:

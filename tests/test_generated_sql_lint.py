@@ -41,7 +41,7 @@ def test_every_finding_in_the_plugins_generated_migration_is_explained(clone: Cl
         result = clone.make(target, **argument)
         assert result.code == 0, result.output
 
-    lint = clone.run_script("scripts.lint_migrations")
+    lint = clone.run_script("lint-migrations")
 
     found = set(FINDING.findall(TERMINAL_CODES.sub("", lint.output)))
     assert lint.code != 0 and found, lint.output  # the plugins' SQL has findings: else this proves nothing

@@ -23,9 +23,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from conftest import apply_frontend, backend_tables, drizzle_journal, frontend_migrations, frontend_tables
-from scripts.database_url import parse
-from scripts.migration_state import read_database_state
-from scripts.order import combined
+from scripts.core.database_url import parse
+from scripts.database.migration_state import read_database_state
+from scripts.history.order import combined
 from testing.database import Database, database_of_its_own
 from testing.systems import REPO_ROOT, SYSTEMS
 

@@ -1,4 +1,4 @@
-"""Reading the migration files without the tools (scripts/migration_state.py), on fixture histories.
+"""Reading the migration files without the tools (scripts/database/migration_state.py), on fixture histories.
 
 No database: the revisions are read with `ast` (never imported: no Alembic, no app), the
 frontend's order marker from its SQL's first lines.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.migration_state import after_backend, alembic_revisions
+from scripts.history.order import after_backend
+from scripts.history.alembic import alembic_revisions
 
 REVISION = '''"""{message}
 

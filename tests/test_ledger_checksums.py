@@ -1,4 +1,4 @@
-"""The checksum of an applied Alembic revision (scripts/ledger.py): its code, not its bytes.
+"""The checksum of an applied Alembic revision (scripts/database/ledger.py): its code, not its bytes.
 
 No database: the checksum alone, on revision texts. A comment, the layout, a docstring or its
 place in the combined order is no change; any changed statement is.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.ledger import PYTHON, Checksum, checksum, code_checksum
+from scripts.database.ledger import PYTHON, Checksum, checksum, code_checksum
 
 REVISION = '''"""add notes"""
 from alembic import op

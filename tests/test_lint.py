@@ -118,7 +118,7 @@ EXPAND_CONTRACT = "docs/migrations.md#renaming-or-dropping-a-column-in-use-expan
 def test_a_drizzle_migration_dropping_a_column_fails_make_lint_with_the_expand_contract_recipe(clone: Clone) -> None:
     tag = append_drizzle_migration(clone, "drop_image", 'ALTER TABLE "user" DROP COLUMN "image";')
 
-    result = clone.run_script("scripts.lint_migrations")
+    result = clone.run_script("lint-migrations")
 
     assert result.code != 0
     assert "ban-drop-column" in result.output
@@ -129,7 +129,7 @@ def test_a_drizzle_migration_dropping_a_column_fails_make_lint_with_the_expand_c
 def test_a_drizzle_migration_renaming_a_column_fails_make_lint_with_the_expand_contract_recipe(clone: Clone) -> None:
     append_drizzle_migration(clone, "rename_image", 'ALTER TABLE "user" RENAME COLUMN "image" TO "picture";')
 
-    result = clone.run_script("scripts.lint_migrations")
+    result = clone.run_script("lint-migrations")
 
     assert result.code != 0
     assert "renaming-column" in result.output
@@ -148,9 +148,9 @@ def test_an_alembic_revision_dropping_or_renaming_a_column_fails_make_lint_until
 ) -> None:
     revision = clone.add_alembic_revision("b1a2c3d4e5f6", alembic_head(clone.root), operation)
 
-    flagged = clone.run_script("scripts.lint_migrations")
+    flagged = clone.run_script("lint-migrations")
     revision.write_text(revision.read_text() + f"\n# squawk-ignore-file {rule}\n")
-    acknowledged = clone.run_script("scripts.lint_migrations")
+    acknowledged = clone.run_script("lint-migrations")
 
     assert flagged.code != 0
     assert rule in flagged.output

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from conftest import Clone, alembic_head, append_drizzle_migration, backend_tables, drizzle_tags
-from scripts.lock import LOCK_KEY
+from scripts.database.lock import LOCK_KEY
 from testing.database import Database
 from testing.systems import SYSTEMS
 
@@ -253,7 +253,7 @@ def terminated(clone: Clone, run: object) -> tuple[int, str]:
 
 def migrate_script(clone: Clone, database: Database, **env: str) -> object:
     """`make migrate`'s own command (without make and uv, whose exit codes would hide its own)."""
-    command = [sys.executable, "-m", "scripts.run", "--fast", "--lock", "--check", "--ordered"]
+    command = [sys.executable, "-m", "scripts", "migrate"]
     steps = [
         "--step",
         SYSTEMS["FRONTEND_DIR"],

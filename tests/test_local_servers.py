@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Clone, copy_of_repository
-from scripts.dbserver import compose_command
-from scripts.localcluster import cluster_root
+from scripts.database.dbserver import compose_command
+from scripts.database.localcluster import cluster_root
 
 # Copies of the repository, each starting clusters of its own: the full tier.
 pytestmark = pytest.mark.full

@@ -1,4 +1,4 @@
-"""`make migrate-merge` (scripts/merge.py): two branches from one base, each with a backend model and a
+"""`make migrate-merge` (scripts/commands/merge.py): two branches from one base, each with a backend model and a
 frontend change made by `make migration-backend` / `make migration-frontend`, merged by git.
 
 One scenario, built once in a real git repository (a copy of this one): the base has a frontend

@@ -16,7 +16,7 @@ from conftest import (
     frontend_tables,
     insert_user,
 )
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.database import Database, run
 from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING, SYSTEMS
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.full
 # The repository's own tables, whatever models and migrations it has.
 FRONTEND_TABLES = frontend_tables()
 BACKEND_TABLES = backend_tables()
-# The tools' own, and the tooling's checksums of applied revisions (scripts/ledger.py), made
+# The tools' own, and the tooling's checksums of applied revisions (scripts/database/ledger.py), made
 # once a revision is applied.
 LEDGER = f"{SYSTEMS['LEDGER_SCHEMA']}.applied"
 BOOKKEEPING = {FRONTEND_BOOKKEEPING, BACKEND_BOOKKEEPING} | ({LEDGER} if alembic_head() else set())

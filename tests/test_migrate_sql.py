@@ -118,7 +118,7 @@ def test_migrate_sql_lint_fails_on_an_index_built_without_concurrently_on_an_exi
     tag = append_drizzle_migration(clone, "user_name_index", INDEX_ON_USER)
 
     result = make(clone, database, "migrate-sql", LINT="1")
-    script = clone.run_script("scripts.preview", "--lint", DATABASE_URL=database.url_string())
+    script = clone.run_script("preview", "--lint", DATABASE_URL=database.url_string())
 
     assert result.code != 0
     assert script.code == 29, script.output

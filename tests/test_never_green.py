@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import Clone, copy_of_repository
-from scripts.localcluster import cluster_root
+from scripts.database.localcluster import cluster_root
 
 pytestmark = pytest.mark.full
 
@@ -31,7 +31,7 @@ def assert_nothing_started_or_backed_up(clone: Clone) -> None:
 
 
 def script_exit_code(clone: Clone, **env: str) -> tuple[int, str]:
-    result = clone.run_script("scripts.preflight", **env)
+    result = clone.run_script("preflight", **env)
     return result.code, result.output
 
 
@@ -74,7 +74,7 @@ def test_no_url_at_all_in_production_or_ci_is_an_error(fresh_clone: Clone, varia
 
 def test_a_developer_without_configuration_still_gets_the_local_database(clone: Clone) -> None:
     """The default of a fresh clone stays: no ENV, no CI (or CI=false), no .env: the project-local database."""
-    result = clone.run_script("scripts.preflight", CI="false")
+    result = clone.run_script("preflight", CI="false")
     assert result.code == 0, result.output
     assert "project-local database" in result.output
     assert list(cluster_root(clone.root).glob("*/data"))

@@ -1,14 +1,14 @@
-"""The combined order of both systems' migrations (scripts/order.py), on histories built in memory.
+"""The combined order of both systems' migrations (scripts/history/order.py), on histories built in memory.
 
 No database and no files: a history is the list of migrations with their markers and parents,
-as scripts/migration_state.py reads them, so each case below is the order alone.
+as scripts/database/migration_state.py reads them, so each case below is the order alone.
 """
 
 from __future__ import annotations
 
-from scripts.errors import MigrationOrderBroken, MigrationOrderUnknown
-from scripts.migration_state import DatabaseState, Migration, SystemState
-from scripts.order import Placed, combined, out_of_order, segment_targets, segments
+from scripts.core.errors import MigrationOrderBroken, MigrationOrderUnknown
+from scripts.history.migrations import DatabaseState, Migration, SystemState
+from scripts.history.order import Placed, combined, out_of_order, segment_targets, segments
 
 
 def frontend(tag: str, *, after: str | None = None, applied: bool = False) -> Migration:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Clone, add_backend_table, append_drizzle_migration, frontend_tables, insert_user
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.database import Database, run
 from testing.systems import BACKEND_SCHEMA, REPO_ROOT, SYSTEMS
 

@@ -1,4 +1,4 @@
-"""The plan (scripts/plan.py): pending migrations applied first to a scratch copy of the schema, so that
+"""The plan (scripts/checks/plan.py): pending migrations applied first to a scratch copy of the schema, so that
 a frontend migration that renames or drops what the backend uses is refused before anything is applied."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags
-from scripts.plan import Dependent, Observed, breaks
+from scripts.checks.plan import Dependent, Observed, breaks
 from testing.database import Database
 from testing.systems import BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, declared
 

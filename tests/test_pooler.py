@@ -29,11 +29,11 @@ from conftest import (
     drizzle_tags,
     frontend_tables,
 )
-from scripts.database_url import parse
-from scripts.errors import SessionSettingsLost
-from scripts.preflight import connect
-from scripts.session_settings import check_bounds_last
-from scripts.tools import NODE_BIN
+from scripts.core.database_url import parse
+from scripts.core.errors import SessionSettingsLost
+from scripts.database.preflight import connect
+from scripts.database.session_settings import check_bounds_last
+from scripts.database.tools import NODE_BIN
 from testing.browser import free_port
 from testing.database import SERVER, Database, run
 from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING, REPO_ROOT, SYSTEMS

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from conftest import Clone
-from scripts.session_settings import requested_settings
+from scripts.database.session_settings import requested_settings
 from testing.browser import free_port
 from testing.database import SERVER, Database, Result, run
 
@@ -15,7 +15,7 @@ SECRET = "s3cret-Pa55word"
 
 
 def preflight(database_url: str | None, **env: str) -> Result:
-    return run(["uv", "run", "--frozen", "python", "-m", "scripts.preflight"], database_url=database_url, **env)
+    return run(["uv", "run", "--frozen", "python", "-m", "scripts", "preflight"], database_url=database_url, **env)
 
 
 def assert_clean(result: Result) -> None:
@@ -124,7 +124,7 @@ def test_a_direct_url_alone_is_the_configuration_and_no_local_database_is_starte
     clone: Clone, database: Database
 ) -> None:
     # A fresh clone: no .env and no ENV_FILE, where nothing configured means .env.example's defaults.
-    result = clone.run_script("scripts.preflight", DIRECT_DATABASE_URL=database.url_string())
+    result = clone.run_script("preflight", DIRECT_DATABASE_URL=database.url_string())
 
     assert result.code == 0, result.output
     assert "No DATABASE_URL configured" not in result.output

@@ -9,9 +9,9 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts import config
-from scripts.errors import Failure
-from scripts.preflight import run_preflight
+from scripts.core import config
+from scripts.core.errors import Failure
+from scripts.database.preflight import run_preflight
 from testing.database import SERVER
 
 DOCUMENTED_EXIT_CODES = {10, 11, 12, 13, 14, 15, 16, 17, 18}  # docs/configuration.md

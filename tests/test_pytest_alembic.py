@@ -5,7 +5,7 @@ pytest-alembic hands env.py the connection to migrate in ``config.attributes["co
 rather than connecting to DATABASE_URL itself.
 
 The frontend's migrations are applied where the combined order of both systems puts them
-(docs/migrations.md, scripts/order.py): before each backend revision, the frontend's up to the
+(docs/migrations.md, scripts/history/order.py): before each backend revision, the frontend's up to the
 newest one the order puts before it; after the last revision, the rest. A backend revision written
 against an older frontend state than the newest (a view over a column a later frontend migration
 renames, a key whose type a later one changes) then upgrades as under `make migrate`. Drizzle has
@@ -32,9 +32,9 @@ from pytest_alembic.tests import (
 from sqlalchemy import Engine, create_engine
 
 from conftest import apply_frontend
-from scripts.database_url import parse
-from scripts.migration_state import read_database_state
-from scripts.order import combined
+from scripts.core.database_url import parse
+from scripts.database.migration_state import read_database_state
+from scripts.history.order import combined
 from testing.database import Database
 from testing.systems import REPO_ROOT, SYSTEMS
 

@@ -1,4 +1,4 @@
-"""Applied Alembic revisions are checksummed (scripts/ledger.py): an edit to one is caught, a reformat is not."""
+"""Applied Alembic revisions are checksummed (scripts/database/ledger.py): an edit to one is caught, a reformat is not."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Clone, add_backend_table, backend_migrations
-from scripts import ledger
+from scripts.database import ledger
 from testing.database import Database
 from testing.systems import BACKEND_SCHEMA, declared
 

@@ -15,7 +15,7 @@ import pytest
 from dotenv import dotenv_values
 
 from conftest import Clone
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.auth import BETTER_AUTH_SECRET
 from testing.database import Database
 from testing.systems import REPO_ROOT, SYSTEMS

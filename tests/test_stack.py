@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.dbserver import compose_command
-from scripts.tools import NODE_BIN
+from scripts.database.dbserver import compose_command
+from scripts.database.tools import NODE_BIN
 from testing.auth import session_cookie
 from testing.browser import free_port
 from testing.database import Database

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import Clone
-from scripts.tools import NODE_BIN
+from scripts.database.tools import NODE_BIN
 from testing.database import Database
 from testing.systems import REPO_ROOT, SYSTEMS
 
@@ -52,5 +52,5 @@ def test_renaming_the_frontend_folder_is_the_move_and_one_edit(clone: Clone) -> 
     for target in ("migrate", "migrate-check", "migrate-status", "lint", "test"):
         result = clone.make(target)
         assert result.code == 0, f"make {target}:\n{result.output[-3000:]}"
-    status = clone.run_script("scripts.status", "--format", "json")
+    status = clone.run_script("status", "--format", "json")
     assert json.loads(status.output[status.output.index("{") :])["frontend"]["head"], status.output

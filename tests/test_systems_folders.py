@@ -1,6 +1,6 @@
 """systems.env is the one place that names the apps' folders: a renamed frontend folder still migrates.
 
-The scripts are run directly (``python -m scripts.run``/``scripts.status``) with the
+The scripts are run directly (``python -m scripts generate``/``scripts.commands.status``) with the
 steps the Makefile gives them, so that this proves scripts/ alone.
 """
 
@@ -36,9 +36,9 @@ def script(clone: Clone, database: Database, module: str, *args: str) -> Result:
 def test_a_renamed_frontend_folder_migrates_and_reports_status(clone: Clone, database: Database) -> None:
     rename_frontend(clone, "web")
 
-    before = script(clone, database, "scripts.status")
-    migrated = script(clone, database, "scripts.run", "--fast", "--lock", "--check", "--ordered", *steps(clone))
-    status = script(clone, database, "scripts.status")
+    before = script(clone, database, "status")
+    migrated = script(clone, database, "migrate", *steps(clone))
+    status = script(clone, database, "status")
 
     assert before.code == 1, before.output  # pending: read from web/drizzle
     assert f"· {drizzle_tags()[0]}  pending" in before.output
@@ -56,7 +56,7 @@ def test_a_problem_names_the_renamed_folder(clone: Clone, database: Database) ->
     first = drizzle_tags()[0]
     journal.write_text(journal.read_text().replace(f'"tag": "{first}"', '"tag": "0000_missing"'))
 
-    result = script(clone, database, "scripts.status")
+    result = script(clone, database, "status")
 
     assert result.code == 32, result.output
     assert "web/drizzle/0000_missing.sql is missing" in result.output
@@ -69,7 +69,7 @@ def test_a_folder_systems_env_names_but_the_repository_lacks_is_one_line_and_exi
     declared = clone.root / "systems.env"
     declared.write_text(declared.read_text().replace("FRONTEND_DIR=nextjs", "FRONTEND_DIR=web"))
 
-    result = script(clone, database, "scripts.status")
+    result = script(clone, database, "status")
 
     assert result.code == 17, result.output
     assert "systems.env: FRONTEND_DIR=web, but the repository has no folder web/" in result.output
@@ -82,7 +82,7 @@ def test_a_schema_name_that_is_no_plain_name_is_refused_before_any_sql(clone: Cl
         declared.read_text().replace(f"BACKEND_SCHEMA={BACKEND_SCHEMA}", f'BACKEND_SCHEMA={BACKEND_SCHEMA}"; DROP')
     )
 
-    result = script(clone, database, "scripts.run", "--lock", "--check", *steps(clone))
+    result = script(clone, database, "migrate", *steps(clone))
 
     assert result.code == 17, result.output
     assert "is not a plain PostgreSQL name" in result.output

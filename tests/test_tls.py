@@ -18,10 +18,10 @@ import psycopg
 import pytest
 
 from conftest import backend_tables, backup_path, drizzle_tags, frontend_tables
-from scripts.database_url import DatabaseUrl, parse
-from scripts.localcluster import LocalCluster
-from scripts.settings import load_settings
-from scripts.tools import NODE_BIN
+from scripts.core.database_url import DatabaseUrl, parse
+from scripts.database.localcluster import LocalCluster
+from scripts.core.config import load_settings
+from scripts.database.tools import NODE_BIN
 from testing.browser import free_port
 from testing.database import Result, run
 from testing.systems import BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, REPO_ROOT, SYSTEMS
@@ -142,7 +142,7 @@ def migrate(url: str, **env: str) -> Result:
 def offline_step(url: str, folder: str, *command: str) -> Result:
     """One tool, run by the wrapper without pre-flight: what that tool itself says."""
     return run(
-        ["uv", "run", "--frozen", "python", "-m", "scripts.run", "--offline", "--in", folder, "--", *command],
+        ["uv", "run", "--frozen", "python", "-m", "scripts", "generate", "--offline", "--in", folder, "--", *command],
         database_url=url,
     )
 

@@ -198,7 +198,7 @@ def run_migrations_online() -> None:
         )
 
     with connectable.connect() as connection:
-        # The wrapper's lock and statement timeouts (scripts/run.py), SET in the session: a SET
+        # The wrapper's lock and statement timeouts (scripts/commands/migrate.py), SET in the session: a SET
         # reaches the server through any pooler, where the startup parameter `options` does not.
         # Its name and client check too (MIGRATION_SESSION): a killed run's session is told apart, and ended.
         for setting in f"{os.environ.get('MIGRATION_BOUNDS', '')} {os.environ.get('MIGRATION_SESSION', '')}".split():
