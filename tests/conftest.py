@@ -1,127 +1,43 @@
-"""Fixtures: a fresh database per test on the suite's own PostgreSQL server.
+"""The tooling's own fixtures: a fresh database per test, copies of the repository, fixture migrations.
 
-`make test` starts that server with the project's own local-cluster mechanism
+`make test` starts the suite's PostgreSQL server with the project's own local-cluster mechanism
 (scripts/database/localcluster.py) and passes its URL as TEST_DATABASE_URL; pytest-postgresql's
 `postgresql_noproc` connects to it, and its `postgresql` fixture creates and drops
 one database per test, so no test sees another's state.
+
+What the app's tests share with these (the server, databases of a test's own, users, the
+browser) is the test kit testing/, never this file: nothing imports it by name but tests/.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import functools
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
-from dotenv import dotenv_values
 from psycopg import sql
 from pytest_postgresql import factories
-from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import URL, make_url
 
 from scripts.database.localcluster import LocalCluster, cluster_root
-from scripts.database.tools import NODE_BIN
 from scripts.history.alembic import AlembicRevision, alembic_revisions
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Page
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-if not os.environ.get("TEST_DATABASE_URL"):
-    pytest.exit("TEST_DATABASE_URL is not set: run the suite with `make test`", returncode=4)
-SERVER = make_url(os.environ["TEST_DATABASE_URL"])
+from testing.browser import free_port
+from testing.database import SERVER, Database, Result, migrated_database_of_its_own, run
+from testing.systems import BACKEND_SCHEMA, REPO_ROOT, SYSTEMS, declared
 
 postgresql_noproc = factories.postgresql_noproc(
     host=SERVER.host, port=SERVER.port, user=SERVER.username, password=SERVER.password
 )
 postgresql = factories.postgresql("postgresql_noproc")
 reference_postgresql = factories.postgresql("postgresql_noproc", dbname="reference")
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    output: str
-
-
-@dataclass(frozen=True)
-class Database:
-    """One test's database on the test server, and ways to run the project against it."""
-
-    url: URL
-
-    @property
-    def name(self) -> str:
-        assert self.url.database
-        return self.url.database
-
-    def url_string(self, **changes: object) -> str:
-        return self.url.set(**changes).render_as_string(hide_password=False)  # type: ignore[arg-type]
-
-    def query(self, statement: str, *params: object) -> list[tuple]:
-        with psycopg.connect(self.url_string(drivername="postgresql"), autocommit=True) as connection:
-            cursor = connection.execute(statement, params or None)
-            return cursor.fetchall() if cursor.description else []
-
-    def tables(self) -> set[str]:
-        """Every table outside the system schemas, as "schema.table"."""
-        rows = self.query(
-            "SELECT schemaname || '.' || tablename FROM pg_tables "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-        )
-        return {row[0] for row in rows}
-
-    def schema_dump(self, *, exclude_schemas: tuple[str, ...] = ()) -> str:
-        """`pg_dump --schema-only`, the reference for "the same schema"."""
-        excluded = [f"--exclude-schema={schema}" for schema in exclude_schemas]
-        dump = subprocess.run(
-            ["pg_dump", "--schema-only", "--no-owner", *excluded, self.url_string(drivername="postgresql")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        # Recent pg_dump releases fence the dump with a random key (\restrict KEY).
-        return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
-
-    def make(self, *targets: str, url: str | None = None, **env: str) -> Result:
-        return run(["make", "--no-print-directory", *targets], database_url=url or self.url_string(), **env)
-
-    def backend(self, *alembic_args: str, cwd: Path | None = None) -> Result:
-        """The raw `uv run alembic ...` in backend/, as docs/migrations.md shows it."""
-        return run(
-            ["uv", "run", "--frozen", "alembic", *alembic_args],
-            database_url=self.url_string(),
-            cwd=cwd or REPO_ROOT / SYSTEMS["BACKEND_DIR"],
-        )
-
-
-def run(command: list[str], *, database_url: str | None, cwd: Path = REPO_ROOT, **env: str) -> Result:
-    """Run a command the way a user would, isolated from the developer's own .env."""
-    inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DIRECT_DATABASE_URL")}
-    environment = {**inherited, "ENV_FILE": "/dev/null", **env}
-    if database_url is not None:
-        environment["DATABASE_URL"] = database_url
-    completed = subprocess.run(
-        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=600, check=False
-    )
-    return Result(completed.returncode, completed.stdout + completed.stderr)
 
 
 def apply_frontend(database: Database, to: str | None = None, root: Path = REPO_ROOT) -> None:
@@ -152,17 +68,6 @@ def concurrent_make(target: str, runs: int, **env: str) -> list[tuple[int, str]]
     ]
     outputs = [process.communicate(timeout=600)[0] for process in started]
     return [(process.returncode, output) for process, output in zip(started, outputs, strict=True)]
-
-
-def start_api(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The backend API (uvicorn, as `make dev` runs it, without reload) on 127.0.0.1:PORT."""
-    return subprocess.Popen(
-        ["uv", "run", "--frozen", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT / SYSTEMS["BACKEND_DIR"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.fixture
@@ -220,18 +125,6 @@ def backup_path(output: str) -> Path:
     match = re.search(r"✓ backup: (backups/\S+\.dump) \(\d+(\.\d)? (B|kB|MB)\)", output)
     assert match, output
     return REPO_ROOT / match.group(1)
-
-
-def session_cookie(token: str, secret: str) -> str:
-    """A Better Auth session cookie for ``token``, signed as Better Auth signs it."""
-    signature = base64.b64encode(hmac.new(secret.encode(), token.encode(), hashlib.sha256).digest()).decode()
-    return "better-auth.session_token=" + urllib.parse.quote(f"{token}.{signature}", safe="")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Clone:
@@ -335,11 +228,6 @@ def downgrade() -> None:
         return path
 
 
-def declared(root: Path = REPO_ROOT) -> dict[str, str]:
-    """The checkout's systems.env: where its apps and migrations are, whatever their folders' names."""
-    return {name: value or "" for name, value in dotenv_values(root / "systems.env").items()}
-
-
 def frontend_migrations(root: Path = REPO_ROOT) -> Path:
     systems = declared(root)
     return root / systems["FRONTEND_DIR"] / systems["FRONTEND_MIGRATIONS_DIR"]
@@ -417,11 +305,21 @@ def frontend_tables(root: Path = REPO_ROOT) -> set[str]:
     return set(json.loads(newest.read_text())["tables"])
 
 
+@functools.cache
 def backend_tables() -> set[str]:
-    """The tables the backend's models declare in the backend's schema, as "schema.table"."""
-    from models import BACKEND_SCHEMA, Base
-
-    return {f"{table.schema}.{table.name}" for table in Base.metadata.tables.values() if table.schema == BACKEND_SCHEMA}
+    """The tables the backend's models declare in the backend's schema, as "schema.table": asked of
+    the backend's own environment, as Alembic's env.py reads them (the tooling never imports the app)."""
+    listing = (
+        "import sys; from models import Base; "
+        "print('\\n'.join(f'{t.schema}.{t.name}' for t in Base.metadata.tables.values() if t.schema == sys.argv[1]))"
+    )
+    result = run(
+        ["uv", "run", "--frozen", "python", "-c", listing, BACKEND_SCHEMA],
+        database_url=None,
+        cwd=REPO_ROOT / SYSTEMS["BACKEND_DIR"],
+    )
+    assert result.code == 0, result.output
+    return set(result.output.split())
 
 
 def append_drizzle_migration(clone: Clone, name: str, sql: str, *, snapshot: bool = True) -> str:
@@ -468,20 +366,21 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], name="fk_{table}_user_id_user", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_{table}"),
-        schema="api",
+        schema="{schema}",
     )
 
 
 def downgrade() -> None:
-    op.drop_table("{table}", schema="api")
+    op.drop_table("{table}", schema="{schema}")
 '''
 
 
 def add_backend_table(clone: Clone, table: str = "fixture_item", revision: str = "f1x7a0000001") -> str:
     """What a user adds for a new backend table, in the clone: a model and the Alembic revision
-    that creates it on top of the current head. The table is api.TABLE (id, title, and user_id,
-    a foreign key to Better Auth's "user" with ON DELETE CASCADE); returns "api.TABLE"."""
-    models = clone.root / declared(clone.root)["BACKEND_DIR"] / "models"
+    that creates it on top of the current head. The table is SCHEMA.TABLE in the backend's schema (id, title,
+    and user_id, a foreign key to Better Auth's "user" with ON DELETE CASCADE); returns "SCHEMA.TABLE"."""
+    systems = declared(clone.root)
+    models, schema = clone.root / systems["BACKEND_DIR"] / "models", systems["BACKEND_SCHEMA"]
     cls = "".join(part.title() for part in table.split("_"))
     (models / f"{table}.py").write_text(FIXTURE_MODEL.format(cls=cls, table=table))
     with (models / "__init__.py").open("a") as init:
@@ -493,10 +392,14 @@ def add_backend_table(clone: Clone, table: str = "fixture_item", revision: str =
     newest_frontend = drizzle_tags(clone.root)[-1]
     (versions / f"{revision}_{table}.py").write_text(
         FIXTURE_REVISION.format(
-            table=table, revision=revision, down_revision=down_revision, after_frontend=newest_frontend
+            table=table,
+            schema=schema,
+            revision=revision,
+            down_revision=down_revision,
+            after_frontend=newest_frontend,
         )
     )
-    return f"api.{table}"
+    return f"{schema}.{table}"
 
 
 def insert_user(database: Database, user_id: str = "u1") -> None:
@@ -508,174 +411,8 @@ def insert_user(database: Database, user_id: str = "u1") -> None:
     )
 
 
-# ---- Shared with the app's own tests (backend/tests, nextjs/e2e) and the tiers ----------
-
-# The two migration systems, as systems.env declares them (folders, schemas, bookkeeping).
-SYSTEMS: dict[str, str] = declared()
-BETTER_AUTH_SECRET = "test-only-better-auth-secret-0123456789"
-
-
-@contextmanager
-def database_of_its_own(purpose: str) -> Iterator[Database]:
-    """An empty database on the test server for longer than one test (a module, a session), then dropped.
-
-    pytest-postgresql's `postgresql` fixture is function-scoped: fixtures of a wider scope
-    make their database with its janitor directly.
-    """
-    name = f"{purpose}_{uuid.uuid4().hex[:8]}"
-    with DatabaseJanitor(
-        user=SERVER.username, host=SERVER.host, port=SERVER.port, password=SERVER.password, dbname=name
-    ):
-        yield Database(SERVER.set(database=name))
-
-
-# `make test-previous-release` (scripts/commands/previous_release.py): the previous release's tests run on
-# the schema another checkout's `make migrate` makes, the one named here; else this checkout's own.
-MIGRATING_CHECKOUT = Path(os.environ.get("TEST_MIGRATING_CHECKOUT") or REPO_ROOT)
-
-
-@contextmanager
-def migrated_database_of_its_own(purpose: str) -> Iterator[Database]:
-    """A database of its own, brought to head by one `make migrate` (of MIGRATING_CHECKOUT)."""
-    with database_of_its_own(purpose) as database:
-        result = database.make("-C", str(MIGRATING_CHECKOUT), "migrate")
-        assert result.code == 0, result.output
-        yield database
-
-
 @pytest.fixture(scope="session")
 def migrated_once() -> Iterator[Database]:
     """One database brought to head by `make migrate`, for the whole session: for tests that only read it."""
     with migrated_database_of_its_own("migrated_once") as database:
         yield database
-
-
-@dataclass(frozen=True)
-class User:
-    """A Better Auth user: its id, and the session cookie its sign-up set."""
-
-    email: str
-    id: str
-    cookie: str
-
-    @property
-    def signed_token(self) -> str:
-        """The cookie's value: the session token and its signature, as a Bearer token carries it."""
-        return urllib.parse.unquote(self.cookie.split("=", 1)[1])
-
-    @property
-    def token(self) -> str:
-        return self.signed_token.rpartition(".")[0]
-
-
-def sign_up(database: Database, *emails: str) -> list[User]:
-    """New users, signed up through Better Auth's own API (tests/support/create-user.mts), at once."""
-    env = {
-        **os.environ,
-        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
-        "BETTER_AUTH_SECRET": BETTER_AUTH_SECRET,
-        "BETTER_AUTH_URL": "http://localhost:3000",
-        "DATABASE_URL": database.url_string(drivername="postgresql"),
-    }
-    script = REPO_ROOT / "tests" / "support" / "create-user.mts"
-    started = [
-        subprocess.Popen(
-            [str(NODE_BIN / "tsx"), str(script), email, "correct horse battery", email.split("@")[0].title()],
-            cwd=REPO_ROOT / SYSTEMS["FRONTEND_DIR"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for email in emails
-    ]
-    users = []
-    for email, process in zip(emails, started, strict=True):
-        output = process.communicate(timeout=120)[0]
-        assert process.returncode == 0, output
-        created = json.loads(output.strip().splitlines()[-1])
-        assert created["status"] == 200 and created["cookie"].startswith("better-auth.session_token="), output
-        users.append(User(email, created["userId"], created["cookie"]))
-    return users
-
-
-# Debian's package here; CHROMIUM_PATH elsewhere (the GitHub workflow uses Playwright's own build).
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-# As the machine's probe ran Chromium here: no sandbox as root, nothing reaching out to the network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"{url} never answered")
-        time.sleep(0.5)
-
-
-@pytest.fixture
-def web_app(migrated: Database) -> Iterator[str]:
-    """The frontend's URL (a production build, `next start`), with the API behind it, both on the test's database."""
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("no Chromium on this machine: apt-get install chromium")
-    frontend_dir = REPO_ROOT / SYSTEMS["FRONTEND_DIR"]
-    backend_port, frontend_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DATABASE_URL": migrated.url_string(drivername="postgresql"),
-        "BETTER_AUTH_SECRET": BETTER_AUTH_SECRET,
-        "BETTER_AUTH_URL": f"http://localhost:{frontend_port}",
-        "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
-        "NEXT_TELEMETRY_DISABLED": "1",
-        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
-    }
-    # next.config.ts's rewrites are fixed at build time: the build knows this test's API port.
-    build = subprocess.run(["next", "build"], cwd=frontend_dir, env=env, capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
-    backend = start_api(backend_port, env)
-    frontend = subprocess.Popen(
-        ["next", "start", "--hostname", "127.0.0.1", "--port", str(frontend_port)],
-        cwd=frontend_dir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{backend_port}/health", backend)
-        wait_for(f"http://127.0.0.1:{frontend_port}/", frontend)
-        yield f"http://localhost:{frontend_port}"
-    finally:
-        for server in (frontend, backend):
-            server.terminate()
-            server.wait(timeout=30)
-
-
-@pytest.fixture
-def browser_page(web_app: str) -> Iterator[Page]:
-    """A page of Chromium (Playwright), patient as a loaded CI machine needs."""
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(60_000)
-        expect.set_options(timeout=30_000)
-        yield page
-        browser.close()

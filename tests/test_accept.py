@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Clone, Database, add_backend_table, copy_of_repository, declared
+from conftest import Clone, add_backend_table, copy_of_repository
 from scripts.checks import accept
 from scripts.core import errors
 from scripts.core.config import Settings
+from testing.database import Database
+from testing.systems import declared
 
 FAST = "✓ up to date:"
 

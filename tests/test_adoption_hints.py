@@ -3,7 +3,8 @@ them) is an existing database to adopt: the refusal names `make migrate-baseline
 
 from __future__ import annotations
 
-from conftest import SYSTEMS, Database
+from testing.database import Database
+from testing.systems import SYSTEMS
 
 ALEMBIC_TABLE = f'"{SYSTEMS["BACKEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["BACKEND_BOOKKEEPING_TABLE"]}"'
 

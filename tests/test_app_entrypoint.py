@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT
+from testing.systems import REPO_ROOT
 
 ENTRYPOINT = REPO_ROOT / "docker" / "app-entrypoint.sh"
 PLACEHOLDER = "change-me-local-development-only-secret"  # .env.example's

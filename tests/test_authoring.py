@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, SYSTEMS, Database, backend_migrations, run
+from conftest import backend_migrations
+from testing.database import Database, run
+from testing.systems import REPO_ROOT, SYSTEMS
 
 # Only in `make test-all`: the generators in copies of the repository, each with make migrate.
 pytestmark = pytest.mark.full

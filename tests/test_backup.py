@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Clone, Database, add_backend_table, backup_path, insert_user, run
+from conftest import Clone, add_backend_table, backup_path, insert_user
+from testing.database import Database, run
+from testing.systems import BACKEND_SCHEMA, REPO_ROOT
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -31,13 +33,13 @@ def test_backup_then_drop_a_table_then_restore_brings_the_data_back(clone: Clone
 
 def test_restore_removes_what_was_created_after_the_backup(migrated: Database, new_backups) -> None:
     dump = backup_path(migrated.make("db-backup").output)
-    migrated.query("CREATE TABLE api.later (id int)")
+    migrated.query(f"CREATE TABLE {BACKEND_SCHEMA}.later (id int)")
     migrated.query("CREATE TABLE public.later (id int)")
 
     restore = migrated.make("db-restore", f"file={dump}", "yes=1")
 
     assert restore.code == 0, restore.output
-    assert {"api.later", "public.later"}.isdisjoint(migrated.tables())
+    assert {f"{BACKEND_SCHEMA}.later", "public.later"}.isdisjoint(migrated.tables())
     assert migrated.make("migrate-check").code == 0
 
 
@@ -55,13 +57,13 @@ def test_restore_refuses_a_file_that_is_not_a_dump(migrated: Database, tmp_path:
 
 def test_restore_without_confirmation_and_without_a_terminal_changes_nothing(migrated: Database, new_backups) -> None:
     dump = backup_path(migrated.make("db-backup").output)
-    migrated.query("CREATE TABLE api.later (id int)")
+    migrated.query(f"CREATE TABLE {BACKEND_SCHEMA}.later (id int)")
 
     result = migrated.make("db-restore", f"file={dump}")
 
     assert "Error 23" in result.output
     assert "add yes=1 to confirm" in result.output
-    assert "api.later" in migrated.tables()
+    assert f"{BACKEND_SCHEMA}.later" in migrated.tables()
 
 
 def test_migrate_in_production_takes_a_backup_first(database: Database, new_backups) -> None:

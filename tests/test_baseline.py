@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    SYSTEMS,
-    Clone,
-    Database,
-    alembic_head,
-    drizzle_journal,
-    frontend_tables,
-    run,
-)
+from conftest import Clone, alembic_head, drizzle_journal, frontend_tables
 from scripts.database.tools import NODE_BIN
+from testing.database import Database, run
+from testing.systems import SYSTEMS
 
 DRIZZLE_TABLE = f'"{SYSTEMS["FRONTEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["FRONTEND_BOOKKEEPING_TABLE"]}"'
 ALEMBIC_TABLE = f'"{SYSTEMS["BACKEND_BOOKKEEPING_SCHEMA"]}"."{SYSTEMS["BACKEND_BOOKKEEPING_TABLE"]}"'
@@ -178,11 +172,11 @@ def test_without_confirmation_it_shows_what_it_would_record_and_records_nothing(
     assert not database.query(f"SELECT to_regclass('{ALEMBIC_TABLE}')")[0][0]
 
 
-def test_a_database_with_its_bookkeeping_has_nothing_to_adopt(migrated: Database) -> None:
-    before = bookkeeping(migrated)
+def test_a_database_with_its_bookkeeping_has_nothing_to_adopt(migrated_once: Database) -> None:
+    before = bookkeeping(migrated_once)
 
-    code, output = baseline(migrated)
+    code, output = baseline(migrated_once)
 
     assert code == 0, output
     assert "nothing to adopt" in output
-    assert bookkeeping(migrated) == before
+    assert bookkeeping(migrated_once) == before

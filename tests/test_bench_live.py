@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from conftest import REPO_ROOT, SERVER
+from testing.database import SERVER
+from testing.systems import BACKEND_SCHEMA, REPO_ROOT
 
 pytestmark = pytest.mark.full
 
@@ -90,7 +91,7 @@ def test_the_naive_required_better_auth_field_fails_on_a_populated_table(tiny_ru
 def test_the_recipe_index_exists_and_is_valid(tiny_run) -> None:
     with kept(tiny_run[1]) as connection:
         found = connection.execute(
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('api.ix_api_note_created_at')"
+            f"SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('{BACKEND_SCHEMA}.ix_api_note_created_at')"
         ).fetchall()
     assert found == [(True,)]
 
@@ -107,13 +108,14 @@ def test_the_recipe_columns_are_not_null_and_their_checks_gone(tiny_run) -> None
     with kept(tiny_run[1]) as connection:
         columns = connection.execute(
             "SELECT attrelid::regclass::text, attname, attnotnull FROM pg_attribute "
-            "WHERE (attrelid, attname) IN (('api.note'::regclass, 'slug'), ('public.\"user\"'::regclass, 'locale'))"
+            f"WHERE (attrelid, attname) IN (('{BACKEND_SCHEMA}.note'::regclass, 'slug'), "
+            "('public.\"user\"'::regclass, 'locale'))"
             " ORDER BY 1"
         ).fetchall()
         checks = connection.execute(
             "SELECT conname FROM pg_constraint WHERE conname IN ('ck_note_slug_not_null', 'user_locale_not_null')"
         ).fetchall()
-    assert columns == [('"user"', "locale", True), ("api.note", "slug", True)]
+    assert columns == [('"user"', "locale", True), (f"{BACKEND_SCHEMA}.note", "slug", True)]
     assert checks == []
 
 

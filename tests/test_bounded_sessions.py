@@ -6,12 +6,12 @@ import psycopg
 import pytest
 from psycopg2 import errors
 
-from conftest import Database
 from scripts.core import config
 from scripts.core.database_url import parse
 from scripts.core.errors import InvalidSetting
 from scripts.database.preflight import connect
 from scripts.database.session_settings import open_session
+from testing.database import Database
 
 
 def test_a_tooling_session_carries_the_lock_and_statement_timeouts_and_the_runs_name(database: Database) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import psycopg2
 
-from conftest import Database
 from scripts.database import catalog
+from testing.database import Database
 
 # As the Better Auth CLI and drizzle-kit write it: schema-qualified functions, DEFAULT ... NOT NULL,
 # quoted identifiers, explicit casts, "public"-qualified references.

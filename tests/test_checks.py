@@ -8,7 +8,6 @@ import pytest
 
 from conftest import (
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     alembic_history,
@@ -17,6 +16,8 @@ from conftest import (
     drizzle_tags,
     frontend_migrations,
 )
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -47,14 +48,14 @@ def test_multiple_alembic_heads_are_named_with_the_merge_command(clone: Clone, m
 
 
 def test_multiple_heads_block_make_migrate(clone: Clone, migrated: Database) -> None:
-    clone.add_alembic_revision("aaaa00000001", HEAD, "    op.execute('CREATE TABLE api.a (id int)')")
-    clone.add_alembic_revision("bbbb00000002", HEAD, "    op.execute('CREATE TABLE api.b (id int)')")
+    clone.add_alembic_revision("aaaa00000001", HEAD, f"    op.execute('CREATE TABLE {BACKEND_SCHEMA}.a (id int)')")
+    clone.add_alembic_revision("bbbb00000002", HEAD, f"    op.execute('CREATE TABLE {BACKEND_SCHEMA}.b (id int)')")
 
     result = check(clone, migrated, target="migrate")
 
     assert "Error 30" in result.output
     assert "nothing was applied" in result.output
-    assert {"api.a", "api.b"}.isdisjoint(migrated.tables())
+    assert {f"{BACKEND_SCHEMA}.a", f"{BACKEND_SCHEMA}.b"}.isdisjoint(migrated.tables())
 
 
 def test_a_deleted_applied_middle_revision_is_named_not_called_a_second_head(clone: Clone, database: Database) -> None:
@@ -65,7 +66,9 @@ def test_a_deleted_applied_middle_revision_is_named_not_called_a_second_head(clo
     clone.add_alembic_revision("dddd00000004", "cccc00000003", "    pass")
     applied = check(clone, database, target="migrate")
     assert applied.code == 0, applied.output
-    clone.add_alembic_revision("eeee00000005", "dddd00000004", "    op.execute('CREATE TABLE api.e (id int)')")
+    clone.add_alembic_revision(
+        "eeee00000005", "dddd00000004", f"    op.execute('CREATE TABLE {BACKEND_SCHEMA}.e (id int)')"
+    )
     middle.unlink()
 
     result = check(clone, database, target="migrate")
@@ -75,8 +78,8 @@ def test_a_deleted_applied_middle_revision_is_named_not_called_a_second_head(clo
     assert "nothing was applied" in result.output
     assert "git log --diff-filter=D" in result.output
     assert "merge heads" not in result.output and "2 heads" not in result.output
-    assert "api.e" not in database.tables()
-    assert database.query("SELECT version_num FROM api.alembic_version") == [("dddd00000004",)]
+    assert f"{BACKEND_SCHEMA}.e" not in database.tables()
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [("dddd00000004",)]
 
 
 def test_a_broken_chain_names_the_missing_parent(clone: Clone, migrated: Database) -> None:
@@ -143,8 +146,8 @@ def test_a_drizzle_snapshot_collision_is_reported_by_drizzle_kit_check(clone: Cl
 
 def test_a_database_at_a_revision_the_repository_lacks_is_named(clone: Clone, migrated: Database) -> None:
     # Whatever it was at (a repository without revisions leaves no row): another branch's revision.
-    migrated.query("DELETE FROM api.alembic_version")
-    migrated.query("INSERT INTO api.alembic_version (version_num) VALUES ('feedfacecafe')")
+    migrated.query(f"DELETE FROM {BACKEND_BOOKKEEPING}")
+    migrated.query(f"INSERT INTO {BACKEND_BOOKKEEPING} (version_num) VALUES ('feedfacecafe')")
 
     result = check(clone, migrated)
 

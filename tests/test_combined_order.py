@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    Clone,
-    Database,
-    alembic_head,
-    append_drizzle_migration,
-    declared,
-    drizzle_tags,
-    frontend_migrations,
-)
+from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags, frontend_migrations
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA, declared
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -26,9 +20,9 @@ pytestmark = pytest.mark.full
 # made again over the new name. From empty, "all frontend, then all backend" cannot replay it.
 TEAM = 'CREATE TABLE "team" ("id" text PRIMARY KEY, "name" text);'
 RENAME = 'ALTER TABLE "team" RENAME COLUMN "name" TO "title";'
-VIEW_OVER_NAME = "    op.execute('CREATE VIEW api.team_names AS SELECT name FROM public.team')"
-DROP_VIEW = "    op.execute('DROP VIEW api.team_names')"
-VIEW_OVER_TITLE = "    op.execute('CREATE VIEW api.team_names AS SELECT title AS name FROM public.team')"
+VIEW_OVER_NAME = f"    op.execute('CREATE VIEW {BACKEND_SCHEMA}.team_names AS SELECT name FROM public.team')"
+DROP_VIEW = f"    op.execute('DROP VIEW {BACKEND_SCHEMA}.team_names')"
+VIEW_OVER_TITLE = f"    op.execute('CREATE VIEW {BACKEND_SCHEMA}.team_names AS SELECT title AS name FROM public.team')"
 
 
 def make(clone: Clone, database: Database, target: str, **env: str):
@@ -119,7 +113,7 @@ def test_an_empty_database_replays_both_histories_in_their_order_to_the_incremen
 
     assert result.code == 0, result.output
     assert reference.schema_dump().replace(reference.name, "DB") == database.schema_dump().replace(database.name, "DB")
-    assert reference.query("SELECT count(*) FROM api.team_names") == [(0,)]
+    assert reference.query(f"SELECT count(*) FROM {BACKEND_SCHEMA}.team_names") == [(0,)]
 
 
 def test_the_raw_tools_in_the_old_fixed_order_cannot_replay_it(clone: Clone, database: Database) -> None:
@@ -133,7 +127,7 @@ def test_the_raw_tools_in_the_old_fixed_order_cannot_replay_it(clone: Clone, dat
     assert frontend.code == 0, frontend.output
     assert backend.code != 0
     assert 'column "name" does not exist' in backend.output
-    assert database.query("SELECT to_regclass('api.team_names')") == [(None,)]
+    assert database.query(f"SELECT to_regclass('{BACKEND_SCHEMA}.team_names')") == [(None,)]
 
 
 def test_migrate_backend_refuses_a_revision_whose_frontend_migration_is_pending(
@@ -148,7 +142,7 @@ def test_migrate_backend_refuses_a_revision_whose_frontend_migration_is_pending(
     assert "Error 40" in result.output, result.output
     assert f"{path.relative_to(clone.root)} was written after frontend migration {team}" in result.output
     assert "make migrate" in result.output
-    assert database.query("SELECT to_regclass('api.team_names')") == [(None,)]
+    assert database.query(f"SELECT to_regclass('{BACKEND_SCHEMA}.team_names')") == [(None,)]
 
 
 def test_migrate_frontend_refuses_a_migration_whose_backend_revision_is_pending(

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from conftest import Clone, alembic_head, copy_of_repository, declared, drizzle_tags, free_port
+from conftest import Clone, alembic_head, copy_of_repository, drizzle_tags
 from scripts.database.dbserver import compose_command
+from testing.browser import free_port
+from testing.systems import BACKEND_SCHEMA, declared
 
 pytestmark = pytest.mark.full  # builds three images and runs the stack: minutes
 
@@ -212,7 +214,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if "/notes" in seen["api paths"]:  # the sample
             seen["notes without session"] = stack.request("/api/notes")
             seen["notes with session"] = stack.request("/api/notes", {"title": "from compose"}, cookie)
-            seen["notes rows"] = stack.query("SELECT title FROM api.note")
+            seen["notes rows"] = stack.query(f"SELECT title FROM {BACKEND_SCHEMA}.note")
 
         # Without the secret exported: the commands that start no app work.
         seen["without secret"] = {

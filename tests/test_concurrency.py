@@ -7,16 +7,10 @@ import time
 import psycopg
 import pytest
 
-from conftest import (
-    Clone,
-    Database,
-    add_backend_table,
-    alembic_head,
-    append_drizzle_migration,
-    concurrent_make,
-    drizzle_tags,
-)
+from conftest import Clone, add_backend_table, alembic_head, append_drizzle_migration, concurrent_make, drizzle_tags
 from scripts.database.lock import LOCK_KEY
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING
 
 # Only in `make test-all`: concurrent make migrate runs and held locks.
 pytestmark = pytest.mark.full
@@ -33,8 +27,8 @@ def test_thirty_two_concurrent_migrate_runs_apply_every_migration_exactly_once(
     outputs = [output for _, output in runs]
 
     assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(outputs)
-    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(len(drizzle_tags()),)]
-    assert database.query("SELECT version_num FROM api.alembic_version") == (
+    assert database.query(f"SELECT count(*) FROM {FRONTEND_BOOKKEEPING}") == [(len(drizzle_tags()),)]
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == (
         [(alembic_head(),)] if alembic_head() else []
     )
     assert reference.make("migrate").code == 0

@@ -16,18 +16,17 @@ import pytest
 
 from conftest import (
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     append_drizzle_migration,
     apply_frontend,
     backend_migrations,
-    declared,
     drizzle_journal,
     drizzle_tags,
     frontend_migrations,
-    run,
 )
+from testing.database import Database, run
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, declared
 
 pytestmark = pytest.mark.full
 
@@ -55,26 +54,28 @@ export const fixtureDoc = pgTable(
 );
 """
 
-BACKEND_INDEX_REVISION = '''"""fixture_item title index"""
+BACKEND_INDEX_REVISION = f'''"""fixture_item title index"""
 from alembic import op
 
 revision = "f1x7a0000002"
 down_revision = "f1x7a0000001"
 branch_labels = None
 depends_on = None
-after_frontend = {after_frontend!r}
+after_frontend = {{after_frontend!r}}
 
 
 def upgrade() -> None:
     with op.get_context().autocommit_block():
         op.create_index(
-            "fixture_item_title_idx", "fixture_item", ["title"], schema="api", postgresql_concurrently=True
+            "fixture_item_title_idx", "fixture_item", ["title"], schema="{BACKEND_SCHEMA}", postgresql_concurrently=True
         )
 
 
 def downgrade() -> None:
     with op.get_context().autocommit_block():
-        op.drop_index("fixture_item_title_idx", table_name="fixture_item", schema="api", postgresql_concurrently=True)
+        op.drop_index(
+            "fixture_item_title_idx", table_name="fixture_item", schema="{BACKEND_SCHEMA}", postgresql_concurrently=True
+        )
 '''
 
 MODEL_INDEX = '\n\nfrom sqlalchemy import Index  # noqa: E402\n\nIndex("fixture_item_title_idx", FixtureItem.title)\n'
@@ -122,10 +123,10 @@ def test_the_recipe_builds_a_valid_concurrent_index_in_each_system_and_every_che
     # Recorded as drizzle's migrator records a migration: the file's sha256, the journal's "when".
     newest = drizzle_journal(clone.root)[-1]
     sha = hashlib.sha256((frontend_migrations(clone.root) / f"{newest['tag']}.sql").read_bytes()).hexdigest()
-    recorded = database.query('SELECT hash, created_at FROM drizzle."__drizzle_migrations" ORDER BY created_at')
+    recorded = database.query(f"SELECT hash, created_at FROM {FRONTEND_BOOKKEEPING} ORDER BY created_at")
     assert recorded[-1] == (sha, newest["when"])
     assert len(recorded) == len(drizzle_journal(clone.root))
-    assert database.query("SELECT version_num FROM api.alembic_version") == [("f1x7a0000002",)]
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [("f1x7a0000002",)]
 
 
 TWO_INDEXES = (
@@ -136,7 +137,7 @@ TWO_INDEXES = (
 
 
 def recorded_count(database: Database) -> int:
-    return database.query('SELECT count(*) FROM drizzle."__drizzle_migrations"')[0][0]
+    return database.query(f"SELECT count(*) FROM {FRONTEND_BOOKKEEPING}")[0][0]
 
 
 def frontend_table_with_rows(clone: Clone, database: Database) -> None:
@@ -194,7 +195,9 @@ def test_a_concurrent_index_mixed_with_other_statements_is_refused_before_anythi
 
 def test_make_lint_still_flags_a_plain_index_on_an_existing_table_beside_an_autocommit_block(clone: Clone) -> None:
     add_backend_table(clone)
-    plain_index = '    op.create_index("fixture_item_user_idx", "fixture_item", ["user_id"], schema="api")\n'
+    plain_index = (
+        f'    op.create_index("fixture_item_user_idx", "fixture_item", ["user_id"], schema="{BACKEND_SCHEMA}")\n'
+    )
     revision = BACKEND_INDEX_REVISION.format(after_frontend=drizzle_tags(clone.root)[-1]).replace(
         "def upgrade() -> None:\n", "def upgrade() -> None:\n" + plain_index
     )

@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg2.extensions import parse_dsn
 
-from conftest import Database, backend_tables, frontend_tables
+from conftest import backend_tables, frontend_tables
 from scripts.core.database_url import DatabaseUrl, InvalidDatabaseUrl, for_libpq, for_node, parse, redacted
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING
 
 FORMS = [
     "postgresql://{user}:{password}@{host}:{port}/{db}",
@@ -197,7 +199,7 @@ def test_make_migrate_works_with_every_form_and_a_percent_encoded_password(
     result = database.make("migrate", url=url)
 
     assert result.code == 0, result.output
-    assert frontend_tables() | backend_tables() | {"api.alembic_version"} <= database.tables()
+    assert frontend_tables() | backend_tables() | {BACKEND_BOOKKEEPING} <= database.tables()
     owners = "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
     assert database.query(owners) == [(user,)]
     assert password not in result.output and quote(password, safe="") not in result.output

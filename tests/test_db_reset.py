@@ -12,7 +12,9 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from conftest import Clone, Database, alembic_head, drizzle_tags
+from conftest import Clone, alembic_head, drizzle_tags
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING
 
 SEED_USER = {"SEED_USER_EMAIL": "seeded@example.com", "SEED_USER_PASSWORD": "seeded-only-in-tests"}
 SCRATCH = "public.made_by_hand"
@@ -29,8 +31,8 @@ def database_oid(database: Database) -> int:
 
 def migrated_to_head(database: Database) -> bool:
     """Both bookkeeping tables record exactly the repository's migrations."""
-    applied_drizzle = database.query("SELECT count(*) FROM drizzle.__drizzle_migrations")[0][0]
-    applied_alembic = [row[0] for row in database.query("SELECT version_num FROM api.alembic_version")]
+    applied_drizzle = database.query(f"SELECT count(*) FROM {FRONTEND_BOOKKEEPING}")[0][0]
+    applied_alembic = [row[0] for row in database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}")]
     head = alembic_head()
     return applied_drizzle == len(drizzle_tags()) and applied_alembic == ([head] if head else [])
 

@@ -14,8 +14,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
 from scripts.database.backup import BACKUP_DIR
+from testing.systems import REPO_ROOT
 
 # Only in `make test-all`: deploy validation: every manifest against several Kubernetes schemas.
 pytestmark = pytest.mark.full

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, declared
+from conftest import Clone, alembic_head
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA, declared
 
 pytestmark = pytest.mark.full
 
@@ -32,13 +34,13 @@ export const fixtureSpelled = pgTable("fixture_spelled", {
 """
 
 # A backend revision spelling its defaults otherwise than the model (func.now(), a plain "").
-SPELLED_REVISION = """    op.create_table(
+SPELLED_REVISION = f"""    op.create_table(
         "fixture_spelled",
         sa.Column("id", sa.Uuid(), server_default=sa.text("pg_catalog.gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP")),
         sa.Column("label", sa.Text(), server_default=sa.text("'x'::text"), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        schema="api",
+        schema="{BACKEND_SCHEMA}",
     )"""
 SPELLED_MODEL = '''"""A fixture table, its defaults spelled otherwise than in its revision."""
 
@@ -128,13 +130,13 @@ def test_a_backend_revision_in_other_spellings_than_its_model_is_no_model_drift(
 
     assert migrate.code == 0, migrate.output
     assert check.code == 0, check.output
-    assert "api.fixture_spelled" in database.tables()
+    assert f"{BACKEND_SCHEMA}.fixture_spelled" in database.tables()
 
 
 def test_a_column_added_by_hand_beside_them_is_still_model_drift_31(clone: Clone, database: Database) -> None:
     with_spelled_backend_table(clone)
     assert make(clone, database, "migrate").code == 0
-    database.query("ALTER TABLE api.fixture_spelled ADD COLUMN stray text")
+    database.query(f"ALTER TABLE {BACKEND_SCHEMA}.fixture_spelled ADD COLUMN stray text")
 
     check = make(clone, database, "migrate-check")
 

@@ -12,7 +12,8 @@ import re
 
 import pytest
 
-from conftest import ARTIFACTS, Database
+from testing.browser import ARTIFACTS
+from testing.database import Database
 
 pytestmark = pytest.mark.full
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import SYSTEMS, Clone, Database, add_backend_table, alembic_head, drizzle_tags, frontend_migrations
+from conftest import Clone, add_backend_table, alembic_head, drizzle_tags, frontend_migrations
 from scripts.database.lock import LOCK_KEY
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -15,14 +17,15 @@ pytestmark = pytest.mark.full
 FAST = "✓ up to date:"
 FULL_RUN = "✓ pre-flight:"  # the fast path runs no pre-flight: it reads the database once
 # The fixture backend table every `remembered` database has, with its model and revision.
-TABLE, TABLE_REVISION = "api.fixture_item", "f1x7a0000001"
+TABLE_NAME, TABLE_REVISION = "fixture_item", "f1x7a0000001"
+TABLE = f"{BACKEND_SCHEMA}.{TABLE_NAME}"
 
 
 @pytest.fixture
 def remembered(clone: Clone, database: Database) -> Database:
     """A database at the clone's head (its own migrations and a fixture backend table) whose
     second full run recorded that nothing was left to do (the first applied frontend migrations)."""
-    assert add_backend_table(clone, TABLE.removeprefix("api."), TABLE_REVISION) == TABLE
+    assert add_backend_table(clone, TABLE_NAME, TABLE_REVISION) == TABLE
     assert migrate(clone, database).code == 0
     result = migrate(clone, database)
     assert result.code == 0 and FULL_RUN in result.output, result.output
@@ -116,8 +119,8 @@ def test_the_run_after_one_that_applied_frontend_migrations_checks_in_full_then_
 def test_models_that_differ_from_the_applied_migrations_are_said_and_leave_no_record(
     clone: Clone, database: Database
 ) -> None:
-    add_backend_table(clone, TABLE.removeprefix("api."), TABLE_REVISION)
-    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE.removeprefix('api.')}.py"
+    add_backend_table(clone, TABLE_NAME, TABLE_REVISION)
+    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE_NAME}.py"
     model.write_text(model.read_text() + "    forgotten: Mapped[str | None] = mapped_column(Text)\n")
 
     first = migrate(clone, database)
@@ -142,7 +145,7 @@ def test_a_changed_migration_file_falls_through(clone: Clone, remembered: Databa
 
 
 def test_a_changed_model_falls_through(clone: Clone, remembered: Database) -> None:
-    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE.removeprefix('api.')}.py"
+    model = clone.root / SYSTEMS["BACKEND_DIR"] / "models" / f"{TABLE_NAME}.py"
     model.write_text(
         model.read_text()
         .replace("title: Mapped[str] = mapped_column(Text)", "title: Mapped[str] = mapped_column(String(300))")
@@ -184,11 +187,11 @@ def test_a_pending_migration_falls_through_and_is_applied(clone: Clone, remember
 
     assert result.code == 0, result.output
     assert FAST not in result.output
-    assert remembered.query("SELECT version_num FROM api.alembic_version") == [("dddd00000004",)]
+    assert remembered.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [("dddd00000004",)]
 
 
 def test_an_unknown_revision_in_the_database_falls_through(clone: Clone, remembered: Database) -> None:
-    remembered.query("UPDATE api.alembic_version SET version_num = 'feedfacecafe'")
+    remembered.query(f"UPDATE {BACKEND_BOOKKEEPING} SET version_num = 'feedfacecafe'")
 
     result = migrate(clone, remembered)
 

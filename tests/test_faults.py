@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from conftest import SYSTEMS, Clone, Database, add_backend_table, backend_tables, frontend_tables
+from conftest import Clone, add_backend_table, backend_tables, frontend_tables
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -57,14 +59,14 @@ def test_a_migration_killed_with_sigkill_leaves_nothing_and_the_rerun_completes(
         assert time.monotonic() < deadline, "the killed migration's transaction never ended"
         time.sleep(0.2)
 
-    assert "api.slow" not in database.tables()
-    assert database.query("SELECT version_num FROM api.alembic_version") == [("f1x7a0000001",)]
+    assert f"{BACKEND_SCHEMA}.slow" not in database.tables()
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [("f1x7a0000001",)]
 
     rerun = clone.make("migrate", SLOW_MIGRATION_SECONDS="0", **env)
 
     assert rerun.code == 0, rerun.output
-    assert "api.slow" in database.tables()
-    assert database.query("SELECT version_num FROM api.alembic_version") == [(SLOW_REVISION,)]
+    assert f"{BACKEND_SCHEMA}.slow" in database.tables()
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [(SLOW_REVISION,)]
 
 
 def test_the_database_stopping_mid_run_gives_a_clear_error_and_the_rerun_completes(clone: Clone) -> None:
@@ -86,4 +88,4 @@ def test_the_database_stopping_mid_run_gives_a_clear_error_and_the_rerun_complet
     rerun = clone.make("migrate", SLOW_MIGRATION_SECONDS="0")
 
     assert rerun.code == 0, rerun.output
-    assert {"api.slow"} | backend_tables() | frontend_tables() <= database.tables()
+    assert {f"{BACKEND_SCHEMA}.slow"} | backend_tables() | frontend_tables() <= database.tables()

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from conftest import Clone, copy_of_repository
+from testing.systems import BACKEND_SCHEMA
 
 pytestmark = pytest.mark.full
 
@@ -63,11 +64,10 @@ GENERATED_UPGRADE = re.compile(
     r'(def upgrade\(\) -> None:\n    """Upgrade schema."""\n).*?(?=\n\ndef downgrade)', re.DOTALL
 )
 GENERATED_DOWNGRADE = re.compile(r'(def downgrade\(\) -> None:\n    """Downgrade schema."""\n).*', re.DOTALL)
-BACKEND_SCHEMA = "api"
 SAMPLE_MARK = "the sample"
 DROP_ACKNOWLEDGED = "# squawk-ignore-file ban-drop-table, require-concurrent-index-deletion"
-RENAME_UPGRADE = '    op.alter_column("tag", "name", new_column_name="label", schema="api")\n'
-RENAME_DOWNGRADE = '    op.alter_column("tag", "label", new_column_name="name", schema="api")\n'
+RENAME_UPGRADE = f'    op.alter_column("tag", "name", new_column_name="label", schema="{BACKEND_SCHEMA}")\n'
+RENAME_DOWNGRADE = f'    op.alter_column("tag", "label", new_column_name="name", schema="{BACKEND_SCHEMA}")\n'
 
 
 class Week:
@@ -132,7 +132,8 @@ def test_1_a_backend_model_with_a_foreign_key_to_user_migrates(week: Week) -> No
     week.everything_passes()
 
     referenced = week.query(
-        "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'api.tag'::regclass AND contype = 'f'"
+        "SELECT confrelid::regclass::text FROM pg_constraint "
+        f"WHERE conrelid = '{BACKEND_SCHEMA}.tag'::regclass AND contype = 'f'"
     )
     assert referenced == [('"user"',)]
 
@@ -193,7 +194,7 @@ def test_4_removing_the_sample_as_documented_drops_its_table(week: Week) -> None
 
 def test_5_renaming_a_column_keeps_its_values(week: Week) -> None:
     week.query("INSERT INTO \"user\" (id, name, email) VALUES ('first-week', 'A user', 'first-week@example.com')")
-    week.query("INSERT INTO api.tag (user_id, name) VALUES ('first-week', 'kept across the rename')")
+    week.query(f"INSERT INTO {BACKEND_SCHEMA}.tag (user_id, name) VALUES ('first-week', 'kept across the rename')")
     week.edit(
         "backend/models/tag.py",
         "    name: Mapped[str] = mapped_column(Text)\n",
@@ -209,4 +210,6 @@ def test_5_renaming_a_column_keeps_its_values(week: Week) -> None:
     revision.write_text(text + "\n# squawk-ignore-file renaming-column\n")
     week.everything_passes()
 
-    assert week.query("SELECT label FROM api.tag WHERE user_id = 'first-week'") == [("kept across the rename",)]
+    assert week.query(f"SELECT label FROM {BACKEND_SCHEMA}.tag WHERE user_id = 'first-week'") == [
+        ("kept across the rename",)
+    ]

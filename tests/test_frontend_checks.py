@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, declared
+from conftest import Clone
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA, declared
 
 # Tooling behaviour on copies of the repository, with Node: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -247,7 +249,7 @@ def test_drizzle_kit_push_is_drift_38(clone: Clone, migrated: Database) -> None:
 
 
 def test_the_backend_schema_is_never_frontend_drift(clone: Clone, migrated: Database) -> None:
-    migrated.query("CREATE TABLE api.fixture_by_hand (id int)")
+    migrated.query(f"CREATE TABLE {BACKEND_SCHEMA}.fixture_by_hand (id int)")
 
     result = check(clone, migrated)
 

@@ -17,16 +17,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from conftest import (
-    BETTER_AUTH_SECRET,
-    NODE_BIN,
-    REPO_ROOT,
-    SYSTEMS,
-    free_port,
-    migrated_database_of_its_own,
-    start_api,
-    wait_for,
-)
+from scripts.database.tools import NODE_BIN
+from testing.auth import BETTER_AUTH_SECRET
+from testing.browser import free_port, start_api, wait_for
+from testing.database import migrated_database_of_its_own
+from testing.systems import REPO_ROOT, SYSTEMS
 
 pytestmark = pytest.mark.full
 

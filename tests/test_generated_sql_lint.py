@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT, Clone
+from conftest import Clone
+from testing.systems import REPO_ROOT
 
 # Slow: the Better Auth CLI, drizzle-kit and squawk on a copy of the repository.
 pytestmark = pytest.mark.full

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, backend_migrations, declared, frontend_migrations
+from conftest import Clone, backend_migrations, frontend_migrations
+from testing.database import Database
+from testing.systems import declared
 
 # Copies of the repository, each with its own generators' runs: the full tier.
 pytestmark = pytest.mark.full

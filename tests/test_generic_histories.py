@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration
+from conftest import Clone, alembic_head, append_drizzle_migration
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA
 
 pytestmark = pytest.mark.full
 
@@ -28,13 +30,14 @@ def with_a_view_over_a_renamed_column(clone: Clone) -> None:
     view = clone.add_alembic_revision(
         "f1x7a0000061",
         head,
-        '    op.execute("CREATE VIEW api.team_names AS SELECT id, name FROM public.team")',
+        f'    op.execute("CREATE VIEW {BACKEND_SCHEMA}.team_names AS SELECT id, name FROM public.team")',
     )
     view.write_text(
         view.read_text()
         .replace("depends_on = None\n", f"depends_on = None\nafter_frontend = {team!r}\n")
         .replace(
-            "def downgrade() -> None:\n    pass", 'def downgrade() -> None:\n    op.execute("DROP VIEW api.team_names")'
+            "def downgrade() -> None:\n    pass",
+            f'def downgrade() -> None:\n    op.execute("DROP VIEW {BACKEND_SCHEMA}.team_names")',
         )
     )
     append_drizzle_migration(
@@ -48,7 +51,7 @@ def test_make_migrate_from_empty_applies_the_history(clone: Clone, database: Dat
     result = clone.make("migrate", DATABASE_URL=database.url_string(), ENV_FILE="/dev/null")
 
     assert result.code == 0, result.output
-    assert database.query("SELECT count(*) FROM api.team_names") == [(0,)]
+    assert database.query(f"SELECT count(*) FROM {BACKEND_SCHEMA}.team_names") == [(0,)]
 
 
 def test_the_generic_tests_pass_on_a_view_over_a_column_renamed_later(clone: Clone) -> None:

@@ -22,20 +22,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from conftest import (
-    REPO_ROOT,
-    SYSTEMS,
-    Database,
-    apply_frontend,
-    backend_tables,
-    database_of_its_own,
-    drizzle_journal,
-    frontend_migrations,
-    frontend_tables,
-)
+from conftest import apply_frontend, backend_tables, drizzle_journal, frontend_migrations, frontend_tables
 from scripts.core.database_url import parse
 from scripts.database.migration_state import read_database_state
 from scripts.history.order import combined
+from testing.database import Database, database_of_its_own
+from testing.systems import REPO_ROOT, SYSTEMS
 
 BACKEND = REPO_ROOT / SYSTEMS["BACKEND_DIR"]
 

@@ -18,7 +18,9 @@ import psycopg
 import pytest
 from test_faults import SLOW_REVISION, add_slow_migration, wait_until_sleeping
 
-from conftest import SYSTEMS, Clone, Database, add_backend_table, append_drizzle_migration
+from conftest import Clone, add_backend_table, append_drizzle_migration
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, SYSTEMS
 
 # Copies of the repository and many make runs: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -68,8 +70,8 @@ def test_after_a_sigkill_mid_backend_migration_the_next_run_succeeds_and_the_sta
 
     assert rerun.code == 0, rerun.output
     assert database.query(SLEEPING) == [(0,)]
-    assert "api.slow" in database.tables()
-    assert database.query("SELECT version_num FROM api.alembic_version") == [(SLOW_REVISION,)]
+    assert f"{BACKEND_SCHEMA}.slow" in database.tables()
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [(SLOW_REVISION,)]
     assert "a table it changes is busy" not in rerun.output
 
 

@@ -19,16 +19,10 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from conftest import (
-    SYSTEMS,
-    Clone,
-    Database,
-    alembic_head,
-    append_drizzle_migration,
-    backend_tables,
-    drizzle_tags,
-)
+from conftest import Clone, alembic_head, append_drizzle_migration, backend_tables, drizzle_tags
 from scripts.database.lock import LOCK_KEY
+from testing.database import Database
+from testing.systems import SYSTEMS
 
 # Copies of the repository and many make runs: the full tier (make test-all).
 pytestmark = pytest.mark.full

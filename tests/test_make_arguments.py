@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Database, run
+from testing.database import Database, run
+from testing.systems import REPO_ROOT
 
 TARGETS = [
     "migration-backend",

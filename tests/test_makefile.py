@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, Clone, copy_of_repository
+from conftest import Clone, copy_of_repository
+from testing.systems import REPO_ROOT
 
 ANSI_ESCAPE = re.compile(r"\x1b\[")
 

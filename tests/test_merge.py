@@ -16,17 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    FIXTURE_MODEL,
-    Clone,
-    Database,
-    Result,
-    copy_of_repository,
-    database_of_its_own,
-    declared,
-    drizzle_journal,
-    frontend_migrations,
-)
+from conftest import FIXTURE_MODEL, Clone, copy_of_repository, drizzle_journal, frontend_migrations
+from testing.database import Database, Result, database_of_its_own
+from testing.systems import FRONTEND_BOOKKEEPING, declared
 
 # Copies of the repository and many make runs: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -227,7 +219,7 @@ def test_that_database_migrates_once_the_original_s_change_is_undone_as_the_docs
     b, a = merged.applied_b, merged.applied_a
     when = next(e["when"] for e in merged.b_journal if e["tag"] == merged.b_tags[-1])
     b.query('ALTER TABLE "project" DROP COLUMN "nickname"')
-    b.query("DELETE FROM drizzle.__drizzle_migrations WHERE created_at = %s", when)
+    b.query(f"DELETE FROM {FRONTEND_BOOKKEEPING} WHERE created_at = %s", when)
 
     make(merged.clone, b, "migrate")
 

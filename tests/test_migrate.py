@@ -7,9 +7,7 @@ import os
 import pytest
 
 from conftest import (
-    SYSTEMS,
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     append_drizzle_migration,
@@ -17,9 +15,10 @@ from conftest import (
     drizzle_tags,
     frontend_tables,
     insert_user,
-    run,
 )
 from scripts.database.tools import NODE_BIN
+from testing.database import Database, run
+from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING, SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
@@ -30,7 +29,7 @@ BACKEND_TABLES = backend_tables()
 # The tools' own, and the tooling's checksums of applied revisions (scripts/database/ledger.py), made
 # once a revision is applied.
 LEDGER = f"{SYSTEMS['LEDGER_SCHEMA']}.applied"
-BOOKKEEPING = {"drizzle.__drizzle_migrations", "api.alembic_version"} | ({LEDGER} if alembic_head() else set())
+BOOKKEEPING = {FRONTEND_BOOKKEEPING, BACKEND_BOOKKEEPING} | ({LEDGER} if alembic_head() else set())
 
 
 def created_in_transaction(database: Database, table: str) -> int:
@@ -61,7 +60,7 @@ def test_migrate_runs_the_frontend_before_the_backend(clone: Clone, database: Da
 def test_second_migrate_changes_nothing_and_exits_0(migrated: Database) -> None:
     schema_before = migrated.schema_dump()
     bookkeeping_before = migrated.query(
-        "SELECT (SELECT count(*) FROM drizzle.__drizzle_migrations), (SELECT version_num FROM api.alembic_version)"
+        f"SELECT (SELECT count(*) FROM {FRONTEND_BOOKKEEPING}), (SELECT version_num FROM {BACKEND_BOOKKEEPING})"
     )
 
     result = migrated.make("migrate")
@@ -70,7 +69,7 @@ def test_second_migrate_changes_nothing_and_exits_0(migrated: Database) -> None:
     assert migrated.schema_dump() == schema_before
     assert (
         migrated.query(
-            "SELECT (SELECT count(*) FROM drizzle.__drizzle_migrations), (SELECT version_num FROM api.alembic_version)"
+            f"SELECT (SELECT count(*) FROM {FRONTEND_BOOKKEEPING}), (SELECT version_num FROM {BACKEND_BOOKKEEPING})"
         )
         == bookkeeping_before
     )
@@ -80,7 +79,7 @@ def test_migrate_frontend_alone_creates_only_the_frontend_tables(database: Datab
     result = database.make("migrate-frontend")
 
     assert result.code == 0, result.output
-    assert database.tables() == FRONTEND_TABLES | {"drizzle.__drizzle_migrations"}
+    assert database.tables() == FRONTEND_TABLES | {FRONTEND_BOOKKEEPING}
 
 
 def test_migrate_backend_after_the_frontend_creates_the_backend_tables(database: Database) -> None:
@@ -119,7 +118,7 @@ def test_failing_frontend_migration_shows_the_database_error_and_stops(clone: Cl
 
 
 def drizzle_rows(database: Database) -> list[tuple]:
-    return database.query("SELECT id, hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id")
+    return database.query(f"SELECT id, hash, created_at FROM {FRONTEND_BOOKKEEPING} ORDER BY id")
 
 
 def test_a_failing_frontend_migration_leaves_the_ones_before_it_applied(clone: Clone, database: Database) -> None:
@@ -203,7 +202,7 @@ def test_a_failing_backend_revision_leaves_the_revisions_before_it_applied(clone
     assert f"failed in {failing.relative_to(clone.root)}" in result.output
     assert "division by zero" in result.output
     assert table in database.tables()
-    assert database.query("SELECT version_num FROM api.alembic_version") == [("f1x7a0000001",)]
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == [("f1x7a0000001",)]
 
 
 def test_rollback_then_migrate_backend_restores_the_same_schema(clone: Clone, database: Database) -> None:
@@ -228,8 +227,8 @@ def test_rollback_to_base_removes_only_backend_tables(clone: Clone, database: Da
     result = migrate(clone, database, "rollback-backend", "to=base")
 
     assert result.code == 0, result.output
-    assert database.tables() == FRONTEND_TABLES | {"drizzle.__drizzle_migrations", "api.alembic_version", LEDGER}
-    assert database.query("SELECT count(*) FROM api.alembic_version") == [(0,)]
+    assert database.tables() == FRONTEND_TABLES | {FRONTEND_BOOKKEEPING, BACKEND_BOOKKEEPING, LEDGER}
+    assert database.query(f"SELECT count(*) FROM {BACKEND_BOOKKEEPING}") == [(0,)]
 
 
 def test_a_backend_foreign_key_to_the_user_table_cascades_across_schemas(clone: Clone, database: Database) -> None:

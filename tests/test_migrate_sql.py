@@ -9,7 +9,9 @@ import subprocess
 import pytest
 from test_combined_order import make, write_history
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration, declared, drizzle_tags
+from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags
+from testing.database import Database
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, declared
 
 # A piece's label: "-- 3. backend: backend/alembic/versions/b1b1b1b1b1b1_test.py".
 LABEL = re.compile(r"^-- \d+\. (frontend|backend): (\S+)$", re.MULTILINE)
@@ -65,8 +67,8 @@ def test_migrate_sql_lists_the_pending_files_in_the_combined_order_with_alembic_
         ("backend", f"{backend}/b3b3b3b3b3b3_test.py"),
     ]
     # Alembic's offline SQL, each revision in its own transaction, and Drizzle's statements without breakpoints.
-    assert "CREATE VIEW api.team_names AS SELECT name FROM public.team" in result.output
-    assert "UPDATE api.alembic_version SET version_num='b3b3b3b3b3b3'" in result.output
+    assert f"CREATE VIEW {BACKEND_SCHEMA}.team_names AS SELECT name FROM public.team" in result.output
+    assert f"UPDATE {BACKEND_BOOKKEEPING} SET version_num='b3b3b3b3b3b3'" in result.output
     assert 'ALTER TABLE "team" RENAME COLUMN "name" TO "title";' in result.output
     assert "statement-breakpoint" not in result.output
     assert result.output.count("BEGIN;") == result.output.count("COMMIT;") == 5
@@ -93,14 +95,14 @@ def test_the_printed_sql_run_by_psql_migrates_as_make_migrate_does(
     assert interleaved.schema_dump().replace(interleaved.name, "DB") == reference.schema_dump().replace(
         reference.name, "DB"
     )
-    bookkeeping = "SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY 2"
+    bookkeeping = f"SELECT hash, created_at FROM {FRONTEND_BOOKKEEPING} ORDER BY 2"
     assert interleaved.query(bookkeeping) == reference.query(bookkeeping)
-    assert interleaved.query("SELECT * FROM api.alembic_version") == [("b3b3b3b3b3b3",)]
+    assert interleaved.query(f"SELECT * FROM {BACKEND_BOOKKEEPING}") == [("b3b3b3b3b3b3",)]
     assert "nothing pending" in make(clone, interleaved, "migrate-sql").output
 
 
-def test_migrate_sql_says_when_nothing_is_pending(migrated: Database) -> None:
-    result = migrated.make("migrate-sql")
+def test_migrate_sql_says_when_nothing_is_pending(migrated_once: Database) -> None:
+    result = migrated_once.make("migrate-sql")
 
     assert result.code == 0, result.output
     assert "nothing pending" in result.output

@@ -6,9 +6,9 @@ as scripts/database/migration_state.py reads them, so each case below is the ord
 
 from __future__ import annotations
 
-from scripts.core.errors import MigrationOrderUnknown
+from scripts.core.errors import MigrationOrderBroken, MigrationOrderUnknown
 from scripts.history.migrations import DatabaseState, Migration, SystemState
-from scripts.history.order import Placed, combined, segment_targets, segments
+from scripts.history.order import Placed, combined, out_of_order, segment_targets, segments
 
 
 def frontend(tag: str, *, after: str | None = None, applied: bool = False) -> Migration:
@@ -138,3 +138,76 @@ def test_branches_that_do_not_meet_in_the_segment_upgrade_to_each_head() -> None
     migrations = [backend("a", "base"), backend("b", "base")]
 
     assert segment_targets(migrations) == ["a", "b"]
+
+
+def test_ties_keep_each_systems_own_order_after_the_frontend() -> None:
+    # Nothing orders b2 against f2 or f3: the frontend's come first, each system in its own order.
+    state = history([frontend("f1"), frontend("f2"), frontend("f3")], [backend("b1", after="f1"), backend("b2", "b1")])
+
+    order, _ = combined(state)
+
+    assert ids(order) == ["f1", "f2", "f3", "b1", "b2"]
+
+
+def test_a_frontend_migration_after_both_heads_of_a_merge_comes_after_both() -> None:
+    # `-- after_backend: b_a, b_b`: written on a branch that had both heads (before their merge).
+    state = history(
+        [frontend("f1"), frontend("f2", after="b_a"), frontend("f3")],
+        [backend("base"), backend("b_a", "base"), backend("b_b", "base")],
+    )
+    state.frontend.migrations[1] = Migration("f2", "f2", "drizzle/f2.sql", False, ("b_a", "b_b"))
+
+    order, problems = combined(state)
+
+    assert problems == []
+    assert ids(order) == ["f1", "base", "b_a", "b_b", "f2", "f3"]
+
+
+def test_a_contradiction_through_a_chain_is_found_too() -> None:
+    # f2 after b2, b2 after b1 (its parent), b1 after f2: no order satisfies all three.
+    state = history([frontend("f1"), frontend("f2", after="b2")], [backend("b1", after="f2"), backend("b2", "b1")])
+
+    order, problems = combined(state)
+
+    assert [type(problem) for problem in problems] == [MigrationOrderUnknown]
+    assert sorted(ids(order)) == ["b1", "b2", "f1", "f2"]
+
+
+def test_the_applied_migrations_keep_their_place_and_only_the_pending_are_segmented() -> None:
+    state = history(
+        [frontend("f1", applied=True), frontend("f2", after="b1"), frontend("f3", after="b2")],
+        [backend("b1", after="f1", applied=True), backend("b2", "b1", after="f2"), backend("b3", "b2")],
+    )
+
+    order, _ = combined(state)
+
+    assert ids(order) == ["f1", "b1", "f2", "b2", "f3", "b3"]
+    assert [(system, [m.id for m in run]) for system, run in segments(order)] == [
+        ("frontend", ["f2"]),
+        ("backend", ["b2"]),
+        ("frontend", ["f3"]),
+        ("backend", ["b3"]),
+    ]
+
+
+def test_a_segment_of_one_branch_of_two_upgrades_to_that_branch_alone() -> None:
+    # The other branch (b_b) is applied already, or comes in a later segment.
+    assert segment_targets([backend("b_a1", "base"), backend("b_a2", "b_a1")]) == ["b_a2"]
+
+
+def test_applying_one_system_alone_is_refused_where_it_would_pass_the_others_pending_migration() -> None:
+    state = history([frontend("f1", applied=True), frontend("f2", after="b1")], [backend("b1", after="f1")])
+
+    problems = out_of_order(state, "frontend")
+
+    assert [type(problem) for problem in problems] == [MigrationOrderBroken]
+    assert "drizzle/f2.sql was written after backend migration b1, which is not applied yet" in problems[0].message
+    assert out_of_order(state, "backend") == []
+
+
+def test_applying_one_system_alone_is_fine_once_the_other_caught_up() -> None:
+    state = history(
+        [frontend("f1", applied=True), frontend("f2", after="b1")], [backend("b1", after="f1", applied=True)]
+    )
+
+    assert out_of_order(state, "frontend") == []

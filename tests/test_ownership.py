@@ -13,27 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    REPO_ROOT,
-    SYSTEMS,
-    Clone,
-    Database,
-    add_backend_table,
-    append_drizzle_migration,
-    frontend_tables,
-    insert_user,
-    run,
-)
+from conftest import Clone, add_backend_table, append_drizzle_migration, frontend_tables, insert_user
 from scripts.database.tools import NODE_BIN
+from testing.database import Database, run
+from testing.systems import BACKEND_SCHEMA, REPO_ROOT, SYSTEMS
 
 # Tooling behaviour on copies of the repository: the full tier (make test-all).
 pytestmark = pytest.mark.full
 
 # Every object in the backend's schema, with its definition.
-BACKEND_SCHEMA_OBJECTS = """
+BACKEND_SCHEMA_OBJECTS = f"""
 SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod)
 FROM pg_class c LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
-WHERE c.relnamespace = 'api'::regnamespace ORDER BY 1, 2, 3
+WHERE c.relnamespace = '{BACKEND_SCHEMA}'::regnamespace ORDER BY 1, 2, 3
 """
 
 NEW_MODEL = """
@@ -112,7 +104,7 @@ def test_a_foreign_key_to_user_by_name_is_refused_with_the_form_that_works(migra
 
 
 def test_a_backend_table_whose_model_was_deleted_is_proposed_for_drop(migrated: Database) -> None:
-    migrated.query("CREATE TABLE api.legacy (id int PRIMARY KEY)")
+    migrated.query(f"CREATE TABLE {BACKEND_SCHEMA}.legacy (id int PRIMARY KEY)")
 
     result = migrated.backend("check")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clone, Database, alembic_head, append_drizzle_migration, declared, drizzle_tags
+from conftest import Clone, alembic_head, append_drizzle_migration, drizzle_tags
 from scripts.checks.plan import Dependent, Observed, breaks
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, declared
 
-FRONTEND_BOOKKEEPING = "drizzle.__drizzle_migrations"
 RENAME_NAME = 'ALTER TABLE "user" RENAME COLUMN "name" TO "full_name";'
 MODEL_STUB_EMAIL = '    Column("email", Text, nullable=False),'
 
@@ -34,7 +35,7 @@ def user_columns(database: Database) -> set[str]:
     return {row[0] for row in rows}
 
 
-VIEW = "view api.user_names"
+VIEW = f"view {BACKEND_SCHEMA}.user_names"
 
 
 def observed(columns: set[tuple[str, str]], view_definition: str | None, uses: str = "public.user.name") -> Observed:
@@ -57,7 +58,9 @@ def test_a_view_rewritten_by_the_other_system_is_a_break_and_by_its_own_is_none(
     after = observed({("user", "full_name")}, "SELECT full_name AS name FROM user", "public.user.full_name")
 
     [found] = breaks("frontend", before, after, {})
-    assert found.startswith("backend's view api.user_names (over public.user.name), which PostgreSQL would rewrite")
+    assert found.startswith(
+        f"backend's view {BACKEND_SCHEMA}.user_names (over public.user.name), which PostgreSQL would rewrite"
+    )
     assert breaks("backend", before, after, {}) == []
     assert "which it would drop" in breaks("frontend", before, observed(set(), None), {})[0]
 
@@ -98,7 +101,7 @@ def test_make_migrate_check_refuses_it_too(clone: Clone, database: Database) -> 
 
 @pytest.mark.full  # a copy of the repository, several make runs
 def test_a_rename_under_a_backend_view_is_refused(clone: Clone, database: Database) -> None:
-    view = "    op.execute('CREATE VIEW api.user_names AS SELECT id, name FROM public.\"user\"')"
+    view = f"    op.execute('CREATE VIEW {BACKEND_SCHEMA}.user_names AS SELECT id, name FROM public.\"user\"')"
     path = clone.add_alembic_revision("a1ew00000001", alembic_head(clone.root), view)
     path.write_text(path.read_text() + f'\nafter_frontend = "{drizzle_tags(clone.root)[-1]}"\n')
     assert migrate(clone, database).code == 0
@@ -109,16 +112,16 @@ def test_a_rename_under_a_backend_view_is_refused(clone: Clone, database: Databa
 
     assert "Error 58" in result.output, result.output
     assert (
-        "view api.user_names (over public.user.name), which PostgreSQL would rewrite silently "
+        f"view {BACKEND_SCHEMA}.user_names (over public.user.name), which PostgreSQL would rewrite silently "
         "to read public.user.full_name instead" in result.output
     )
     assert applied_frontend(database) == applied
-    assert database.query("SELECT name FROM api.user_names") == []
+    assert database.query(f"SELECT name FROM {BACKEND_SCHEMA}.user_names") == []
 
 
 @pytest.mark.full  # a copy of the repository, several make runs
 def test_a_drop_under_a_backend_view_is_refused(clone: Clone, database: Database) -> None:
-    view = "    op.execute('CREATE VIEW api.user_images AS SELECT id, image FROM public.\"user\"')"
+    view = f"    op.execute('CREATE VIEW {BACKEND_SCHEMA}.user_images AS SELECT id, image FROM public.\"user\"')"
     path = clone.add_alembic_revision("a1ew00000002", alembic_head(clone.root), view)
     path.write_text(path.read_text() + f'\nafter_frontend = "{drizzle_tags(clone.root)[-1]}"\n')
     assert migrate(clone, database).code == 0

@@ -20,26 +20,23 @@ import psycopg
 import pytest
 
 from conftest import (
-    REPO_ROOT,
-    SERVER,
-    SYSTEMS,
     Clone,
-    Database,
     add_backend_table,
     alembic_head,
     append_drizzle_migration,
     backend_tables,
     concurrent_make,
     drizzle_tags,
-    free_port,
     frontend_tables,
-    run,
 )
 from scripts.core.database_url import parse
 from scripts.core.errors import SessionSettingsLost
 from scripts.database.preflight import connect
 from scripts.database.session_settings import check_bounds_last
 from scripts.database.tools import NODE_BIN
+from testing.browser import free_port
+from testing.database import SERVER, Database, run
+from testing.systems import BACKEND_BOOKKEEPING, FRONTEND_BOOKKEEPING, REPO_ROOT, SYSTEMS
 
 # Only in `make test-all`: a real PgBouncer in front of the test server.
 pytestmark = pytest.mark.full
@@ -150,8 +147,8 @@ def test_with_a_direct_url_eight_concurrent_runs_beside_the_pooler_apply_each_mi
     assert [code for code, _ in runs] == [0] * RUNS, "\n\n".join(outputs)
     # Alembic logs "Running upgrade" once per revision it applies: one run applied them all.
     assert sum("Running upgrade " in output for output in outputs) == (1 if HEAD else 0), "\n\n".join(outputs)
-    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(len(drizzle_tags()),)]
-    assert database.query("SELECT version_num FROM api.alembic_version") == ([(HEAD,)] if HEAD else [])
+    assert database.query(f"SELECT count(*) FROM {FRONTEND_BOOKKEEPING}") == [(len(drizzle_tags()),)]
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == ([(HEAD,)] if HEAD else [])
     # Not one connection went through the pooler: every run used the direct URL.
     assert pooler.logins(database.name) == 0
 
@@ -184,8 +181,8 @@ def test_make_migrate_through_a_session_pooler_applies_both_systems(database: Da
 
     assert result.code == 0, result.output
     assert frontend_tables() | backend_tables() <= database.tables()
-    assert database.query("SELECT count(*) FROM drizzle.__drizzle_migrations") == [(len(drizzle_tags()),)]
-    assert database.query("SELECT version_num FROM api.alembic_version") == ([(HEAD,)] if HEAD else [])
+    assert database.query(f"SELECT count(*) FROM {FRONTEND_BOOKKEEPING}") == [(len(drizzle_tags()),)]
+    assert database.query(f"SELECT version_num FROM {BACKEND_BOOKKEEPING}") == ([(HEAD,)] if HEAD else [])
     assert session_pooler.logins(database.name) > 0  # it did go through the pooler
 
 

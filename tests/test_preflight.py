@@ -6,8 +6,10 @@ import socket
 
 import pytest
 
-from conftest import SERVER, Clone, Database, Result, free_port, run
+from conftest import Clone
 from scripts.database.session_settings import requested_settings
+from testing.browser import free_port
+from testing.database import SERVER, Database, Result, run
 
 SECRET = "s3cret-Pa55word"
 

@@ -9,10 +9,10 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SERVER
 from scripts.core import config
 from scripts.core.errors import Failure
 from scripts.database.preflight import run_preflight
+from testing.database import SERVER
 
 DOCUMENTED_EXIT_CODES = {10, 11, 12, 13, 14, 15, 16, 17, 18}  # docs/configuration.md
 SCHEMES = ["postgresql", "postgres", "postgresql+psycopg2", "mysql", "http", "", "postgresql+asyncpg", "PostgreSQL"]

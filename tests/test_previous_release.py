@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import Clone, add_backend_table, backend_migrations, declared, drizzle_tags
+from conftest import Clone, add_backend_table, backend_migrations, drizzle_tags
+from testing.systems import BACKEND_SCHEMA, declared
 
 pytestmark = pytest.mark.full
 
@@ -21,7 +22,7 @@ BASE_TEST = '''"""The fixture table through its model: what the previous release
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from conftest import User
+from testing.auth import User
 from models.fixture_item import FixtureItem
 
 
@@ -87,7 +88,7 @@ def head(clone: Clone, description: str, upgrade: str, model_line: str) -> None:
 
 
 def test_a_migration_dropping_a_column_the_previous_release_reads_fails_its_tests(clone: Clone, base: str) -> None:
-    head(clone, "drop title", 'op.drop_column("fixture_item", "title", schema="api")', "")
+    head(clone, "drop title", f'op.drop_column("fixture_item", "title", schema="{BACKEND_SCHEMA}")', "")
 
     result = clone.make("test-previous-release", base=base)
 
@@ -100,7 +101,7 @@ def test_a_migration_dropping_a_column_the_previous_release_reads_fails_its_test
 
 def test_a_migration_renaming_a_column_the_previous_release_reads_fails_its_tests(clone: Clone, base: str) -> None:
     renamed = "    headline: Mapped[str] = mapped_column(Text)\n"
-    rename = 'op.alter_column("fixture_item", "title", new_column_name="headline", schema="api")'
+    rename = f'op.alter_column("fixture_item", "title", new_column_name="headline", schema="{BACKEND_SCHEMA}")'
     head(clone, "rename title", rename, renamed)
 
     result = clone.make("test-previous-release", base=base)
@@ -111,7 +112,7 @@ def test_a_migration_renaming_a_column_the_previous_release_reads_fails_its_test
 
 def test_an_additive_migration_keeps_the_previous_release_passing(clone: Clone, base: str) -> None:
     added = TITLE + "    summary: Mapped[str | None] = mapped_column(Text)\n"
-    add = 'op.add_column("fixture_item", sa.Column("summary", sa.Text()), schema="api")'
+    add = f'op.add_column("fixture_item", sa.Column("summary", sa.Text()), schema="{BACKEND_SCHEMA}")'
     head(clone, "add summary", add, added)
 
     result = clone.make("test-previous-release", base=base)

@@ -31,10 +31,12 @@ from pytest_alembic.tests import (
 )
 from sqlalchemy import Engine, create_engine
 
-from conftest import REPO_ROOT, SYSTEMS, Database, apply_frontend
+from conftest import apply_frontend
 from scripts.core.database_url import parse
 from scripts.database.migration_state import read_database_state
 from scripts.history.order import combined
+from testing.database import Database
+from testing.systems import REPO_ROOT, SYSTEMS
 
 __all__ = [
     "test_model_definitions_match_ddl",

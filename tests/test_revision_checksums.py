@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Clone, Database, add_backend_table, backend_migrations, declared
+from conftest import Clone, add_backend_table, backend_migrations
 from scripts.database import ledger
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA, declared
 
 REVISION = "f1x7a0000001"
 TABLE = "fixture_item"
@@ -31,7 +33,7 @@ def applied_fixture(clone: Clone, database: Database) -> Path:
 
 # ---- What counts as a change: the code, not its layout (fast) ---------------------------
 
-SOURCE = '''"""add a table
+SOURCE = f'''"""add a table
 
 Revision ID: abc
 """
@@ -41,7 +43,7 @@ revision = "abc"
 
 
 def upgrade() -> None:
-    op.execute("CREATE TABLE api.t (id int)")
+    op.execute("CREATE TABLE {BACKEND_SCHEMA}.t (id int)")
 '''
 
 
@@ -94,14 +96,18 @@ def test_an_edited_applied_revision_is_named_by_migrate_check_with_the_fix(clone
 def test_an_edited_applied_revision_blocks_make_migrate(clone: Clone, database: Database) -> None:
     path = applied_fixture(clone, database)
     path.write_text(
-        path.read_text().replace('schema="api",\n    )', 'schema="api",\n    )\n    op.execute("SELECT 1")')
+        path.read_text().replace(
+            f'schema="{BACKEND_SCHEMA}",\n    )', f'schema="{BACKEND_SCHEMA}",\n    )\n    op.execute("SELECT 1")'
+        )
     )
-    clone.add_alembic_revision("a1a1a1a1a1a1", REVISION, "    op.execute('CREATE TABLE api.after_the_edit (id int)')")
+    clone.add_alembic_revision(
+        "a1a1a1a1a1a1", REVISION, f"    op.execute('CREATE TABLE {BACKEND_SCHEMA}.after_the_edit (id int)')"
+    )
 
     result = make(clone, database, "migrate")
 
     assert "Error 34" in result.output, result.output
-    assert "api.after_the_edit" not in database.tables()
+    assert f"{BACKEND_SCHEMA}.after_the_edit" not in database.tables()
 
 
 @pytest.mark.full

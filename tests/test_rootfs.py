@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+from testing.systems import REPO_ROOT
 
 ROOTFS = REPO_ROOT / "docker" / "rootfs.sh"
 SHELL = Path("/bin/sh")

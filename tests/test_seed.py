@@ -14,8 +14,11 @@ import subprocess
 import pytest
 from dotenv import dotenv_values
 
-from conftest import BETTER_AUTH_SECRET, REPO_ROOT, SYSTEMS, Clone, Database
+from conftest import Clone
 from scripts.database.tools import NODE_BIN
+from testing.auth import BETTER_AUTH_SECRET
+from testing.database import Database
+from testing.systems import REPO_ROOT, SYSTEMS
 
 SEED_USER = {
     "SEED_USER_EMAIL": "seeded@example.com",

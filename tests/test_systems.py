@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, SYSTEMS, Clone, Database
-from models import Base
+from conftest import Clone
 from scripts.database.tools import NODE_BIN
+from testing.database import Database
+from testing.systems import REPO_ROOT, SYSTEMS
 
 
 def drizzle_config() -> dict:
@@ -24,10 +25,6 @@ def drizzle_config() -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_models_live_in_the_declared_backend_schema() -> None:
-    assert Base.metadata.schema == SYSTEMS["BACKEND_SCHEMA"]
-
-
 def test_drizzle_config_filters_the_declared_frontend_schema() -> None:
     config = drizzle_config()
 
@@ -39,11 +36,11 @@ def test_drizzle_config_filters_the_declared_frontend_schema() -> None:
     }
 
 
-def test_each_tool_keeps_its_bookkeeping_where_declared(migrated: Database) -> None:
+def test_each_tool_keeps_its_bookkeeping_where_declared(migrated_once: Database) -> None:
     frontend = f"{SYSTEMS['FRONTEND_BOOKKEEPING_SCHEMA']}.{SYSTEMS['FRONTEND_BOOKKEEPING_TABLE']}"
     backend = f"{SYSTEMS['BACKEND_BOOKKEEPING_SCHEMA']}.{SYSTEMS['BACKEND_BOOKKEEPING_TABLE']}"
 
-    assert {frontend, backend} <= migrated.tables()
+    assert {frontend, backend} <= migrated_once.tables()
 
 
 @pytest.mark.full

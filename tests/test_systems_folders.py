@@ -10,7 +10,9 @@ import re
 
 import pytest
 
-from conftest import Clone, Database, Result, backend_tables, drizzle_tags, frontend_tables
+from conftest import Clone, backend_tables, drizzle_tags, frontend_tables
+from testing.database import Database, Result
+from testing.systems import BACKEND_BOOKKEEPING, BACKEND_SCHEMA, FRONTEND_BOOKKEEPING
 
 pytestmark = pytest.mark.full
 
@@ -42,7 +44,7 @@ def test_a_renamed_frontend_folder_migrates_and_reports_status(clone: Clone, dat
     assert f"· {drizzle_tags()[0]}  pending" in before.output
     assert migrated.code == 0, migrated.output
     assert "→ web: node scripts/drizzle_migrate.mjs" in migrated.output
-    bookkeeping = {"drizzle.__drizzle_migrations", "api.alembic_version"}
+    bookkeeping = {FRONTEND_BOOKKEEPING, BACKEND_BOOKKEEPING}
     assert frontend_tables() | backend_tables() | bookkeeping <= database.tables()
     assert status.code == 0, status.output
     assert "Status: up to date" in status.output
@@ -76,7 +78,9 @@ def test_a_folder_systems_env_names_but_the_repository_lacks_is_one_line_and_exi
 
 def test_a_schema_name_that_is_no_plain_name_is_refused_before_any_sql(clone: Clone, database: Database) -> None:
     declared = clone.root / "systems.env"
-    declared.write_text(declared.read_text().replace("BACKEND_SCHEMA=api", 'BACKEND_SCHEMA=api"; DROP'))
+    declared.write_text(
+        declared.read_text().replace(f"BACKEND_SCHEMA={BACKEND_SCHEMA}", f'BACKEND_SCHEMA={BACKEND_SCHEMA}"; DROP')
+    )
 
     result = script(clone, database, "migrate", *steps(clone))
 

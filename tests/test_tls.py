@@ -17,21 +17,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import (
-    REPO_ROOT,
-    SYSTEMS,
-    Result,
-    backend_tables,
-    backup_path,
-    drizzle_tags,
-    free_port,
-    frontend_tables,
-    run,
-)
+from conftest import backend_tables, backup_path, drizzle_tags, frontend_tables
 from scripts.core.config import load_settings
 from scripts.core.database_url import DatabaseUrl, parse
 from scripts.database.localcluster import LocalCluster
 from scripts.database.tools import NODE_BIN
+from testing.browser import free_port
+from testing.database import Result, run
+from testing.systems import BACKEND_SCHEMA, FRONTEND_BOOKKEEPING, REPO_ROOT, SYSTEMS
 
 # Only in `make test-all`: a TLS-only cluster of its own, with a test-made CA.
 pytestmark = pytest.mark.full
@@ -174,7 +167,7 @@ def test_verify_full_with_the_right_authority_works_for_both_tools(tls_server: T
     assert "SECURITY WARNING" not in result.output
     with psycopg.connect(url) as connection:
         rows = connection.execute(
-            "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname IN ('public', 'api')"
+            f"SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname IN ('public', '{BACKEND_SCHEMA}')"
         )
         tables = {name for (name,) in rows}
     assert frontend_tables() | backend_tables() <= tables
@@ -216,7 +209,7 @@ def test_raw_drizzle_kit_reads_sslmode_require_as_libpq_does(tls_server: TlsServ
     assert result.code == 0, result.output
     assert "SECURITY WARNING" not in result.output
     with psycopg.connect(url) as connection:
-        migrations = connection.execute("SELECT count(*) FROM drizzle.__drizzle_migrations").fetchone()
+        migrations = connection.execute(f"SELECT count(*) FROM {FRONTEND_BOOKKEEPING}").fetchone()
     assert migrations == (len(drizzle_tags()),)
 
 

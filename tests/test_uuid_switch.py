@@ -20,17 +20,10 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from conftest import (
-    Clone,
-    Database,
-    alembic_head,
-    append_drizzle_migration,
-    backend_migrations,
-    copy_of_repository,
-    database_of_its_own,
-    declared,
-    sign_up,
-)
+from conftest import Clone, alembic_head, append_drizzle_migration, backend_migrations, copy_of_repository
+from testing.auth import sign_up
+from testing.database import Database, database_of_its_own
+from testing.systems import BACKEND_SCHEMA, declared
 
 pytestmark = pytest.mark.full
 
@@ -67,33 +60,33 @@ CREATE INDEX "account_userId_idx" ON "account" USING btree ("user_id");
 """
 
 # The backend's side, before the swap: its key off the old id, a column for the new one, filled.
-BACKEND_BEFORE = '''"""note: off the user's old id, onto its new one"""
+BACKEND_BEFORE = f'''"""note: off the user's old id, onto its new one"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "a0a0a0a0a001"
-down_revision = {down!r}
+down_revision = {{down!r}}
 branch_labels = None
 depends_on = None
-after_frontend = {after!r}
+after_frontend = {{after!r}}
 
 
 def upgrade() -> None:
-    op.drop_constraint(op.f("fk_note_user_id_user"), "note", schema="api", type_="foreignkey")
-    op.add_column("note", sa.Column("user_uuid", sa.Uuid(), nullable=True), schema="api")
-    op.execute('UPDATE api.note SET user_uuid = u.new_id FROM public."user" u WHERE u.id = api.note.user_id')
+    op.drop_constraint(op.f("fk_note_user_id_user"), "note", schema="{BACKEND_SCHEMA}", type_="foreignkey")
+    op.add_column("note", sa.Column("user_uuid", sa.Uuid(), nullable=True), schema="{BACKEND_SCHEMA}")
+    op.execute('UPDATE {BACKEND_SCHEMA}.note SET user_uuid = u.new_id FROM public."user" u WHERE u.id = {BACKEND_SCHEMA}.note.user_id')
 
 
 def downgrade() -> None:
-    op.drop_column("note", "user_uuid", schema="api")
+    op.drop_column("note", "user_uuid", schema="{BACKEND_SCHEMA}")
     op.create_foreign_key(
-        op.f("fk_note_user_id_user"), "note", "user", ["user_id"], ["id"], source_schema="api", ondelete="CASCADE"
+        op.f("fk_note_user_id_user"), "note", "user", ["user_id"], ["id"], source_schema="{BACKEND_SCHEMA}", ondelete="CASCADE"
     )
 '''
 
 # ... and after it: its column takes the new ids, its key points at them again.
-BACKEND_AFTER = '''"""note: user_id is the user's uuid"""
+BACKEND_AFTER = f'''"""note: user_id is the user's uuid"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -102,28 +95,28 @@ revision = "a0a0a0a0a002"
 down_revision = "a0a0a0a0a001"
 branch_labels = None
 depends_on = None
-after_frontend = {after!r}
+after_frontend = {{after!r}}
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE api.note ALTER COLUMN user_id TYPE uuid USING user_uuid")
-    op.drop_column("note", "user_uuid", schema="api")
+    op.execute("ALTER TABLE {BACKEND_SCHEMA}.note ALTER COLUMN user_id TYPE uuid USING user_uuid")
+    op.drop_column("note", "user_uuid", schema="{BACKEND_SCHEMA}")
     op.create_foreign_key(
-        op.f("fk_note_user_id_user"), "note", "user", ["user_id"], ["id"], source_schema="api", ondelete="CASCADE"
+        op.f("fk_note_user_id_user"), "note", "user", ["user_id"], ["id"], source_schema="{BACKEND_SCHEMA}", ondelete="CASCADE"
     )
 
 
 def downgrade() -> None:
-    op.drop_constraint(op.f("fk_note_user_id_user"), "note", schema="api", type_="foreignkey")
-    op.add_column("note", sa.Column("user_uuid", sa.Uuid(), nullable=True), schema="api")
-    op.execute("UPDATE api.note SET user_uuid = user_id")
-    op.execute("ALTER TABLE api.note ALTER COLUMN user_id TYPE text USING user_id::text")
+    op.drop_constraint(op.f("fk_note_user_id_user"), "note", schema="{BACKEND_SCHEMA}", type_="foreignkey")
+    op.add_column("note", sa.Column("user_uuid", sa.Uuid(), nullable=True), schema="{BACKEND_SCHEMA}")
+    op.execute("UPDATE {BACKEND_SCHEMA}.note SET user_uuid = user_id")
+    op.execute("ALTER TABLE {BACKEND_SCHEMA}.note ALTER COLUMN user_id TYPE text USING user_id::text")
 '''
 
-JOINED = """
+JOINED = f"""
 SELECT u.email, count(DISTINCT s.token), count(DISTINCT a.provider_id), count(DISTINCT n.id)
   FROM "user" u JOIN "session" s ON s.user_id = u.id JOIN "account" a ON a.user_id = u.id
-  JOIN api.note n ON n.user_id = u.id
+  JOIN {BACKEND_SCHEMA}.note n ON n.user_id = u.id
  GROUP BY u.email ORDER BY u.email
 """
 
@@ -192,7 +185,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         with database_of_its_own("uuid_users") as users:
             assert make(clone, users, "migrate").code == 0
             sign_up(users, "ada@example.com", "bob@example.com")
-            users.query("INSERT INTO api.note (user_id, title) SELECT id, 'hello ' || name FROM \"user\"")
+            users.query(f"INSERT INTO {BACKEND_SCHEMA}.note (user_id, title) SELECT id, 'hello ' || name FROM \"user\"")
             joined_before = users.query(JOINED)
             generated_sql = write_uuid_history(clone)
             yield History(clone, generated_sql, users, joined_before)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, SYSTEMS
+from testing.systems import REPO_ROOT, SYSTEMS
 
 MODELS_INIT = f"{SYSTEMS['BACKEND_DIR']}/models/__init__.py"
 

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from app.auth import auth_secret
 from app.database_url import for_sqlalchemy
 from app.db import get_session
-from conftest import BETTER_AUTH_SECRET, Database, User, migrated_database_of_its_own, sign_up
+from testing.auth import BETTER_AUTH_SECRET, User, sign_up
+from testing.database import Database, migrated_database_of_its_own
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from app.auth import current_user_id
-from conftest import BETTER_AUTH_SECRET, User, session_cookie
+from testing.auth import BETTER_AUTH_SECRET, User, session_cookie
 
 probe = FastAPI()
 

@@ -27,7 +27,7 @@ from app import limits
 from app.auth import PLACEHOLDER_SECRET, current_user_id
 from app.db import get_session
 from app.main import app
-from conftest import User
+from testing.auth import User
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024

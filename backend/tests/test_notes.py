@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.main import app
 from app.notes_seed import SAMPLE_NOTES, add_sample_notes
-from conftest import User
 from models import Note
+from testing.auth import User
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ARTIFACTS, Database, sign_up
+from testing.auth import sign_up
+from testing.browser import ARTIFACTS
+from testing.database import Database
+from testing.systems import BACKEND_SCHEMA
 
 pytestmark = pytest.mark.full
 
@@ -35,6 +38,6 @@ def test_a_signed_in_user_writes_a_note_that_stays_after_a_reload(
     page.screenshot(path=str(ARTIFACTS / "notes.png"), full_page=True)
 
     # Better Auth wrote the user, the API wrote the note: one database, one owner each.
-    assert migrated.query('SELECT n.title FROM api.note n JOIN "user" u ON u.id = n.user_id') == [
+    assert migrated.query(f'SELECT n.title FROM {BACKEND_SCHEMA}.note n JOIN "user" u ON u.id = n.user_id') == [
         ("Analytical engine",)
     ]

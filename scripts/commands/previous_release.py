@@ -4,7 +4,7 @@ In a rolling deploy the release still running (the base, e.g. the pull request's
 serves on the schema the new one migrated to for a while. This checks it out beside this one
 (``git worktree add --detach``), installs it, and runs its backend tests (BACKEND_DIR/tests, with
 its own code and test suite) on databases of the suite's test server that THIS checkout's
-``make migrate`` brings to head: TEST_MIGRATING_CHECKOUT tells the base's tests/conftest.py which
+``make migrate`` brings to head: TEST_MIGRATING_CHECKOUT tells the base's test fixtures which
 checkout migrates. A migration that drops or renames a column the base reads fails them.
 """
 
@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from scripts.core.config import REPO_ROOT
 from scripts.core.errors import PreviousReleaseBroken, PreviousReleaseUnprepared, PreviousReleaseUntestable, UsageError
 
-# The variable the base's tests/conftest.py reads to migrate with another checkout (this one).
+# The variable the base's test fixtures (testing/database.py) read to migrate with another checkout (this one).
 MIGRATING_CHECKOUT = "TEST_MIGRATING_CHECKOUT"
 EXPAND_CONTRACT = "docs/migrations.md#renaming-or-dropping-a-column-in-use-expand-migrate-contract"
 
@@ -75,12 +75,13 @@ def run_base_tests(checkout: Path, commit: str) -> None:
     if not tests.is_dir():
         print(f"✓ the base ({commit[:12]}) has no {backend}/tests: nothing to run")
         return
-    conftest = checkout / "tests" / "conftest.py"
-    if not conftest.is_file() or MIGRATING_CHECKOUT not in conftest.read_text():
+    # Where the base's tests make their databases: tests/conftest.py, or since the test kit, testing/.
+    fixtures = [checkout / "tests" / "conftest.py", *sorted((checkout / "testing").glob("*.py"))]
+    if not any(MIGRATING_CHECKOUT in path.read_text() for path in fixtures if path.is_file()):
         raise PreviousReleaseUntestable(
-            f"the base ({commit[:12]}) predates make test-previous-release: its tests/conftest.py "
-            f"cannot migrate with this checkout ({MIGRATING_CHECKOUT})",
-            "the check works from the first base that has it: merge the template's tests/conftest.py first",
+            f"the base ({commit[:12]}) predates make test-previous-release: its test fixtures "
+            f"(tests/conftest.py, testing/) cannot migrate with this checkout ({MIGRATING_CHECKOUT})",
+            "the check works from the first base that has it: merge the template's testing/ first",
         )
     install(checkout, frontend)
     print(f"the base's {backend}/tests ({commit[:12]}) on the schema this checkout's make migrate makes:", flush=True)
