@@ -6,6 +6,7 @@ as scripts/database/migration_state.py reads them, so each case below is the ord
 
 from __future__ import annotations
 
+from scripts.core import systems
 from scripts.core.errors import MigrationOrderBroken, MigrationOrderUnknown
 from scripts.history.migrations import DatabaseState, Migration, SystemState
 from scripts.history.order import Placed, combined, out_of_order, segment_targets, segments
@@ -198,11 +199,11 @@ def test_a_segment_of_one_branch_of_two_upgrades_to_that_branch_alone() -> None:
 def test_applying_one_system_alone_is_refused_where_it_would_pass_the_others_pending_migration() -> None:
     state = history([frontend("f1", applied=True), frontend("f2", after="b1")], [backend("b1", after="f1")])
 
-    problems = out_of_order(state, "frontend")
+    problems = out_of_order(state, systems.load().frontend)
 
     assert [type(problem) for problem in problems] == [MigrationOrderBroken]
     assert "drizzle/f2.sql was written after backend migration b1, which is not applied yet" in problems[0].message
-    assert out_of_order(state, "backend") == []
+    assert out_of_order(state, systems.load().backend) == []
 
 
 def test_applying_one_system_alone_is_fine_once_the_other_caught_up() -> None:
@@ -210,4 +211,4 @@ def test_applying_one_system_alone_is_fine_once_the_other_caught_up() -> None:
         [frontend("f1", applied=True), frontend("f2", after="b1")], [backend("b1", after="f1", applied=True)]
     )
 
-    assert out_of_order(state, "frontend") == []
+    assert out_of_order(state, systems.load().frontend) == []
