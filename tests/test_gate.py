@@ -46,6 +46,16 @@ def test_the_fast_path_answers_once_a_full_run_found_nothing_to_do(migrated_once
     assert FAST in fast.output and FULL_RUN not in fast.output, fast.output
 
 
+def test_a_misspelt_accept_name_is_a_usage_error_even_where_the_fast_path_answers(migrated_once: Database) -> None:
+    assert migrated_once.make("migrate").code == 0
+    assert FAST in migrated_once.make("migrate").output
+
+    result = migrated_once.make("migrate", ACCEPT="backend-drfit")
+
+    assert "Error 2" in result.output and FAST not in result.output, result.output
+    assert "no check is called backend-drfit" in result.output, result.output
+
+
 @pytest.mark.skipif(alembic_head() is None, reason="no backend revision to check against the models")
 def test_the_gate_reports_every_problem_made_in_the_database(migrated: Database) -> None:
     # The backend: a table by hand (the models lack it), an applied revision's checksum unlike its file.

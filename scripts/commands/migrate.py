@@ -28,6 +28,11 @@ def main() -> int:
     add_steps(parser)
     steps = steps_of(parser.parse_args())
     settings = config.settings()
+    if settings.values.get("ACCEPT"):
+        # A misspelt name is a usage error even when the fast path would have nothing to waive.
+        from scripts.checks.accept import requested
+
+        requested(settings)
     if record := fastpath.up_to_date(settings):
         print(f"✓ up to date: {record['summary']} (nothing changed since the last full check)")
         return 0
