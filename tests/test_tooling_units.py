@@ -12,6 +12,7 @@ from scripts.core.config import Settings
 from scripts.core.database_url import parse
 from scripts.database.tools import ToolEnvironments
 from scripts.history.alembic import alembic_revisions
+from scripts.history.fingerprint import database_key
 
 REVISION = '''"""{message}"""
 
@@ -93,3 +94,13 @@ def test_a_tool_that_does_not_connect_gets_no_url_of_the_tooling() -> None:
     envs = ToolEnvironments(Settings({}, None), None)
 
     assert "DATABASE_URL" not in envs.python and "PGHOST" not in envs.node
+
+
+def test_a_cached_answer_is_for_the_database_libpq_reads_whatever_the_spelling_or_password() -> None:
+    key = database_key("postgresql://app:secret@127.0.0.1:5432/app")
+
+    assert database_key("postgres://app:other@127.0.0.1:5432/app") == key
+    assert database_key(" postgresql+psycopg2://app@127.0.0.1:5432/app?password=third ") == key
+    assert database_key("postgresql://app@/app?host=127.0.0.1&port=5432") == key
+    assert database_key("postgresql://app:secret@127.0.0.1:5433/app") != key
+    assert database_key("postgresql://app:secret@127.0.0.1:5432/other") != key

@@ -186,6 +186,11 @@ def for_libpq(url: DatabaseUrl) -> str:
     return _render(url, url.password)
 
 
+def libpq_parameters(url: DatabaseUrl) -> dict[str, str]:
+    """What libpq connects with: a query parameter over the part of the same meaning."""
+    return _libpq_reading(for_libpq(url))
+
+
 def for_node(url: DatabaseUrl) -> str:
     """The form node-postgres (drizzle-kit, the Next.js app) reads with libpq's meaning.
 

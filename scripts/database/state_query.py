@@ -6,9 +6,9 @@ The fast path (scripts/fastpath.py) and the plan's cache (scripts/checks/plan.py
 from __future__ import annotations
 
 from scripts.core import systems
+from scripts.core.database_url import for_libpq, parse
 from scripts.database import session_settings
 from scripts.database.lock import LOCK_KEY
-from scripts.history.fingerprint import libpq_url
 
 # Everything in the database the checks compare: bookkeeping rows and both apps' schemas.
 STATE_QUERY = """
@@ -54,7 +54,7 @@ def read_database(raw_url: str, bounds: dict[str, str], *, holding_lock: bool = 
     Bounded (``bounds``): its catalog functions (pg_get_indexdef) lock the tables, and a session
     holding ACCESS EXCLUSIVE on one would otherwise hold this query, and the run, without end.
     """
-    connection = session_settings.open_session(libpq_url(raw_url), connect_timeout=2, bounds=bounds)
+    connection = session_settings.open_session(for_libpq(parse(raw_url)), connect_timeout=2, bounds=bounds)
     try:
         with connection.cursor() as cursor:
             declared = systems.load()

@@ -6,32 +6,20 @@ The fast path (scripts/fastpath.py) and the checks' caches (scripts/checks/) key
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from scripts.core import systems
 from scripts.core.config import REPO_ROOT
+from scripts.core.database_url import SECRET_PARAMETERS, libpq_parameters, parse
 from scripts.history import frontend_sources
-
-# Libpq reads the same URL; only the scheme differs between the accepted forms.
-SCHEME = re.compile(r"^(postgres|postgresql|postgresql\+psycopg2)://", re.IGNORECASE)
-
-
-PASSWORD = re.compile(r"^([^:/]+://[^:/@]*):[^@]*@")
-
-
-PASSWORD_PARAMETER = re.compile(r"([?&])password=[^&]*")
-
-
-def libpq_url(raw: str) -> str:
-    return SCHEME.sub("postgresql://", raw.strip())
 
 
 def database_key(raw: str) -> str:
-    """Which database a record is for; the password is no part of it."""
-    without_password = PASSWORD_PARAMETER.sub(r"\1", PASSWORD.sub(r"\1@", libpq_url(raw)))
-    return hashlib.sha256(without_password.encode()).hexdigest()
+    """Which database a record is for, as libpq reads its URL; no password is part of it."""
+    parameters = libpq_parameters(parse(raw))
+    public = sorted((name, value) for name, value in parameters.items() if name not in SECRET_PARAMETERS)
+    return hashlib.sha256(repr(public).encode()).hexdigest()
 
 
 def fingerprint_sources() -> list[str]:
