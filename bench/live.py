@@ -48,7 +48,7 @@ from scripts.database.tools import NODE_BIN
 
 RESULTS = REPO_ROOT / "bench" / "results"
 # Better Auth's own signUpEmail, as the test suite signs users up.
-SIGN_UP = REPO_ROOT / "tests" / "support" / "create-user.mts"
+SIGN_UP = REPO_ROOT / "testing" / "support" / "create-user.mts"
 PASSWORD = "bench-live password"  # noqa: S105 - the load users' own, in a scratch database
 
 
