@@ -133,7 +133,7 @@ migrate-baseline: $(NODE_MODULES) ## Adopt an existing database: record the migr
 
 # Read-only and unlocked: the pending migrations' SQL in the combined order, labelled by file, as
 # SQL comments and statements (`make migrate-sql > plan.sql`): the Drizzle files split at their
-# statement breakpoints, as the runner sends them; `alembic upgrade FROM:TO --sql` per stretch of
+# statement breakpoints, as the runner sends them; `alembic upgrade FROM:TO --sql` per segment of
 # revisions (offline: env.py never connects). LINT=1: squawk it, with make lint's rules (LINT=1 exactly:
 # GNU make's built-in LINT is the name of a program).
 migrate-sql: | require-tools ## Print the SQL make migrate would run, changing nothing (LINT=1: squawk it too)

@@ -63,7 +63,7 @@ function parseArguments(argv) {
   return options;
 }
 
-// "lock_timeout=5s statement_timeout=15min": each NAME=VALUE becomes a session setting.
+// "lock_timeout=50ms statement_timeout=15min": each NAME=VALUE becomes a session setting.
 function bounds(text) {
   return (text ?? "")
     .split(/\s+/)

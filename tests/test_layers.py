@@ -42,6 +42,22 @@ def layer_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "scripts"
 
 
+def is_module(name: str) -> bool:
+    """A module or a package of scripts (``from scripts import commands`` names the package)."""
+    path = SCRIPTS.parent / name.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def absolute(node: ast.ImportFrom, path: Path) -> str:
+    """The module a ``from`` import names, a relative one (``from . import x``) resolved against ``path``."""
+    if not node.level:
+        return node.module or ""
+    package = module_name(path).split(".")
+    package = package if path.name == "__init__.py" else package[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
 def imports_of(path: Path) -> set[str]:
     """The scripts modules ``path`` imports, anywhere in it (``from scripts.core import config``
     names the module ``scripts.core.config``)."""
@@ -49,11 +65,10 @@ def imports_of(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "scripts"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "scripts":
+        elif isinstance(node, ast.ImportFrom) and (module := absolute(node, path)).split(".")[0] == "scripts":
             for alias in node.names:
-                submodule = f"{node.module}.{alias.name}"
-                is_module = (SCRIPTS.parent / f"{submodule.replace('.', '/')}.py").is_file()
-                found.add(submodule if is_module else node.module)
+                submodule = f"{module}.{alias.name}"
+                found.add(submodule if is_module(submodule) else module)
     return found
 
 
@@ -99,6 +114,25 @@ def test_every_module_is_in_a_layer() -> None:
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
     assert upward_imports(graph()) == []
+
+
+def test_only_the_dispatcher_imports_by_name() -> None:
+    """``importlib`` would hide an import from the checks above: only ``__main__`` picks a command so."""
+    by_name = [
+        module_name(path)
+        for path in sorted(SCRIPTS.rglob("*.py"))
+        if path != SCRIPTS / "__main__.py" and ("importlib" in path.read_text() or "__import__(" in path.read_text())
+    ]
+
+    assert by_name == []
+
+
+def test_a_package_or_a_relative_import_is_read_as_the_module_it_names() -> None:
+    a_check = SCRIPTS / "checks" / "check.py"
+    relative = ast.parse("from ..commands import migrate\nfrom scripts import commands\n").body
+
+    assert [absolute(node, a_check) for node in relative] == ["scripts.commands", "scripts"]
+    assert is_module("scripts.commands") and is_module("scripts.commands.migrate")
 
 
 def test_the_tooling_has_no_import_loop() -> None:

@@ -21,7 +21,7 @@ import psycopg2
 from psycopg2 import errors, sql
 
 from scripts.core import systems
-from scripts.core.config import Settings
+from scripts.core.config import REPO_ROOT, Settings
 from scripts.core.database_url import DatabaseUrl
 from scripts.core.errors import PermissionDenied, StepFailed
 from scripts.database import catalog
@@ -136,7 +136,7 @@ def _replayed_in_order(scratch: DatabaseUrl, settings: Settings, until_frontend:
     ordered, problems = order.combined(read_database_state(scratch))
     if problems:
         raise problems[0]
-    runner = ["node", str(frontend.path.parent / "scripts" / "drizzle_migrate.mjs")]
+    runner = ["node", str(REPO_ROOT / "scripts" / "drizzle_migrate.mjs")]
     for system, migrations in order.segments(ordered):
         if system == "frontend":
             tags = [migration.id for migration in migrations]

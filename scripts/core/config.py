@@ -248,7 +248,7 @@ def duration_seconds(value: str) -> float:
 
 
 def bounds_variable(bounds: dict[str, str]) -> str:
-    """``MIGRATION_BOUNDS``, as env.py and scripts/drizzle_migrate.mjs read it: "lock_timeout=5s ..."."""
+    """``MIGRATION_BOUNDS``, as env.py and scripts/drizzle_migrate.mjs read it: "lock_timeout=50ms ..."."""
     return " ".join(f"{setting}={value}" for setting, value in bounds.items())
 
 

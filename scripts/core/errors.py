@@ -1,4 +1,4 @@
-"""Failures the scripts report: one class per exit code, caught once in :func:`scripts.core.report.entry_point`.
+"""Failures the scripts report, each class with its exit code, caught once in :func:`scripts.core.report.entry_point`.
 
 The exit codes are documented in docs/configuration.md ("Exit codes").
 """

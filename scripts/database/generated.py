@@ -2,7 +2,7 @@
 
 drizzle-kit generate exits 0 when it could not ask its question (no terminal), and when it
 failed to write its SQL file; a generator's exit code alone says little. So a generator's
-run is judged by what it wrote: the file or folder it was asked to write (``--generates``)
+run is judged by what it wrote: the file or folder it was asked to write (``--writes``)
 must have changed, unless the tool said there was nothing to generate.
 """
 
