@@ -155,7 +155,7 @@ def _generate(env: dict[str, str]) -> list[Failure]:
         out = Path(folder) / "migrations"
         shutil.copytree(frontend.migrations_path, out)
         before = set(out.glob("*.sql"))
-        config = _extended_config(Path(folder), out)
+        config = extended_config(Path(folder), out)
         result = run_tool(frontend.folder, ["drizzle-kit", "generate", "--config", str(config)], env, echo=False)
         written = sorted(set(out.glob("*.sql")) - before)
         statements = [s for file in written for s in file.read_text().split("--> statement-breakpoint") if s.strip()]
@@ -305,7 +305,7 @@ def pulled_snapshot(node_env: dict[str, str]) -> dict:
     frontend = systems.load().frontend
     with tempfile.TemporaryDirectory(prefix="migrate-pull-") as folder:
         out = Path(folder) / "pulled"
-        config = _extended_config(Path(folder), out)
+        config = extended_config(Path(folder), out)
         result = run_tool(frontend.folder, ["drizzle-kit", "pull", "--config", str(config)], node_env, echo=False)
         pulled = out / "meta" / "0000_snapshot.json"
         if result.code != 0 or not pulled.is_file():
@@ -329,7 +329,7 @@ def snapshot_of(tag: str) -> dict | None:
 # ---- shared ---------------------------------------------------------------------------------------
 
 
-def _extended_config(folder: Path, out: Path) -> Path:
+def extended_config(folder: Path, out: Path) -> Path:
     """A drizzle-kit config that is the project's own, writing to ``out`` instead of its migrations folder.
 
     drizzle-kit reads ``out`` relative to the folder it runs in, hence the relative path.

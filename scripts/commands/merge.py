@@ -281,7 +281,7 @@ def _generate(
 ) -> Path:
     """drizzle-kit generate into ``out`` (ours' history, and what was generated before): the new
     SQL file, marked. ``custom``: an empty migration (--custom) given the replaced one's SQL."""
-    from scripts.checks.frontend_checks import RENAME_QUESTION, _extended_config
+    from scripts.checks.frontend_checks import RENAME_QUESTION, extended_config
     from scripts.core import config
     from scripts.core.database_url import for_node
     from scripts.database.tools import child_environment, run_tool
@@ -291,7 +291,7 @@ def _generate(
     url = config.database_url(settings) if settings.migration_database_url else None
     env = child_environment(settings, for_node(url) if url else None)
     shown = [*generate, *(["--custom"] if custom else []), "--name", name]
-    argv = [*shown, "--config", str(_extended_config(scratch, out))]
+    argv = [*shown, "--config", str(extended_config(scratch, out))]
     before = set(out.glob("*.sql"))
     print(f"→ {frontend.folder}: {shlex.join(shown)} (into a copy of the folder first)")
     result = run_tool(frontend.folder, argv, env, echo=True)

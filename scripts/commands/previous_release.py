@@ -21,14 +21,11 @@ from dotenv import dotenv_values
 
 from scripts.core.config import REPO_ROOT
 from scripts.core.errors import PreviousReleaseBroken, PreviousReleaseUnprepared, PreviousReleaseUntestable, UsageError
+from scripts.history.merge_state import git
 
 # The variable the base's test fixtures (testing/database.py) read to migrate with another checkout (this one).
 MIGRATING_CHECKOUT = "TEST_MIGRATING_CHECKOUT"
 EXPAND_CONTRACT = "docs/migrations.md#renaming-or-dropping-a-column-in-use-expand-migrate-contract"
-
-
-def git(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def commit_of(base: str) -> str:

@@ -24,11 +24,11 @@ MERGE_HINT = "a merge of two branches' migrations: run make migrate-merge (docs/
 MERGED_FROM = re.compile(r"^-- merged_from: (\S+) \(when (\d+), sha256 ([0-9a-f]{64})\)$", re.MULTILINE)
 
 
-def git(*args: str) -> subprocess.CompletedProcess[str]:
+def git(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     """git in the repository's root; paths in and out are relative to it. Without git (a deploy
     image) or outside a repository, a failed run: the checks then simply see no merge."""
     try:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except OSError as error:
         return subprocess.CompletedProcess(["git", *args], 127, "", str(error))
 
