@@ -93,6 +93,8 @@ require-uv: $(filter $(PROJECT_UV),$(UV))
 $(PROJECT_UV):
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 		{ echo "✗ uv is not installed, and no Python 3.11+ to install it with: see https://docs.astral.sh/uv/" >&2; exit 16; }
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || \
+		{ echo "✗ uv is not installed, and this Python cannot make a virtual environment to install it in: apt install python3-venv, or install uv (https://docs.astral.sh/uv/)" >&2; exit 16; }
 	@echo "→ uv is not installed: installing uv $(UV_VERSION) into .tools/uv (git-ignored; a uv on PATH is used instead)"
 	@python3 -m venv $(CURDIR)/.tools/uv
 	@$(CURDIR)/.tools/uv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
