@@ -37,6 +37,7 @@ from scripts.core.config import REPO_ROOT
 from scripts.core.database_url import for_libpq, parse
 from scripts.database.localcluster import LocalCluster
 from scripts.history.alembic import alembic_revisions
+from testing import repository
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 LARGE_RUNS = int(os.environ.get("BENCH_LARGE_RUNS", "3"))
@@ -177,17 +178,7 @@ def from_empty(bench: Bench, scenario: str, root: Path, runs: int) -> tuple[floa
 
 def copy_working_tree(target: Path) -> None:
     """The working tree as git sees it (tracked and new, not ignored files), copied into ``target``."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, files.split("\0")):
-        if (REPO_ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, target / name)
+    repository.copy_working_tree(REPO_ROOT, target)
 
 
 def copy_with_history(alembic_count: int, drizzle_count: int, workdir: Path) -> Path:

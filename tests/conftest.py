@@ -31,6 +31,7 @@ from scripts.database.localcluster import LocalCluster, cluster_root
 from scripts.history.alembic import AlembicRevision, alembic_revisions
 from testing.browser import free_port
 from testing.database import SERVER, Database, Result, migrated_database_of_its_own, run
+from testing.repository import copy_working_tree
 from testing.systems import BACKEND_SCHEMA, REPO_ROOT, SYSTEMS, declared
 
 postgresql_noproc = factories.postgresql_noproc(
@@ -241,17 +242,7 @@ def backend_migrations(root: Path = REPO_ROOT) -> Path:
 def copy_of_repository(root: Path) -> Clone:
     """A copy of the working tree at ``root``, as a fresh clone has it, on a free port."""
     port = free_port()
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    for name in filter(None, files.stdout.split("\0")):
-        if (REPO_ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, root / name)
+    copy_working_tree(REPO_ROOT, root)
     # Installed packages are not what is under test: share them rather than install again.
     frontend = SYSTEMS["FRONTEND_DIR"]
     (root / frontend / "node_modules").symlink_to(REPO_ROOT / frontend / "node_modules")
