@@ -15,6 +15,7 @@ both are removed at the end. The table is printed and written to bench/results/.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -50,6 +51,32 @@ RESULTS = REPO_ROOT / "bench" / "results"
 # Better Auth's own signUpEmail, as the test suite signs users up.
 SIGN_UP = REPO_ROOT / "testing" / "support" / "create-user.mts"
 PASSWORD = "bench-live password"  # noqa: S105 - the load users' own, in a scratch database
+
+
+NOT_THE_APPS_OWN = {"node_modules", ".next", ".venv", "__pycache__"}
+
+
+def app_files(copy: Copy) -> dict[Path, bytes]:
+    """The apps' files of a copy (not their installed packages or builds), as they are now."""
+    found: dict[Path, bytes] = {}
+    for folder in (copy.frontend, copy.backend):
+        for directory, subfolders, files in os.walk(folder):
+            subfolders[:] = [
+                name for name in subfolders if name not in {"node_modules", ".next", ".venv", "__pycache__"}
+            ]
+            for name in files:
+                found[Path(directory) / name] = (Path(directory) / name).read_bytes()
+    return found
+
+
+def restore(copy: Copy, files: dict[Path, bytes], state: Copy) -> Copy:
+    """The copy's apps as they were, and the copy's own record of them (its Alembic head)."""
+    for path in set(app_files(copy)) - set(files):
+        path.unlink()
+    for path, content in files.items():
+        if not path.exists() or path.read_bytes() != content:
+            path.write_bytes(content)
+    return state
 
 
 def number(name: str, default: str) -> float:
@@ -752,6 +779,8 @@ def main() -> int:
                 copy = copies[form]
                 if number < 2:
                     prepare = change.prepare_recipe if form == "recipe" else change.prepare_naive
+                    if form == "naive":
+                        naive_before = (app_files(copy), dataclasses.replace(copy))
                     before = set(copy.backend.glob("alembic/versions/*.py"))
                     prepare(copy, {"ENV_FILE": "/dev/null"})
                     added = set(copy.backend.glob("alembic/versions/*.py")) - before
@@ -777,6 +806,10 @@ def main() -> int:
                 outputs.append(f"=== {change.title}, {shown} (exit {measured.code}, {measured.seconds:.2f} s)\n")
                 outputs.append(measured.output + "\n")
                 say(table_lines([row])[1])
+                if form == "naive" and measured.code != 0:
+                    # What the raw tool could not apply leaves the naive copy, or the next change's
+                    # raw tool would meet it again and fail on it instead of on its own change.
+                    copies[form] = restore(copy, *naive_before)
                 if form == "recipe" and measured.code != 0:
                     tail = measured.output.splitlines()[-8:]
                     say("    make migrate said:\n" + "\n".join(f"      {line}" for line in tail))

@@ -88,6 +88,12 @@ def test_the_naive_required_better_auth_field_fails_on_a_populated_table(tiny_ru
     assert naive["outcome"].startswith("FAILED") and "null values" in naive["outcome"], naive
 
 
+def test_a_naive_form_that_failed_leaves_the_naive_copy_so_the_next_naive_change_meets_only_its_own(tiny_run) -> None:
+    _, results = tiny_run
+    naive = next(r for r in results["rows"] if r["change"].startswith("index on user") and r["form"] == "naive")
+    assert naive["outcome"].startswith("applied"), naive
+
+
 def test_the_recipe_index_exists_and_is_valid(tiny_run) -> None:
     with kept(tiny_run[1]) as connection:
         found = connection.execute(
