@@ -3,7 +3,8 @@
 The full tier proves them case by case (tests/test_checks.py, test_frontend_checks.py,
 test_fast_path.py, ...). Here the gate meets several problems at once, and reports every one
 with its check's name (the ACCEPT=NAME of its hint, scripts/checks/accept.py): three runs see twelve
-checks fire (the plan's, 58 and 59, and the merge's, 63, only in the full tier). The gate runs as
+checks fire (the plan's 58 in tests/test_plan.py's inner-loop test; 59 and the merge's 63 only in the
+full tier). The gate runs as
 `python -m scripts check` with the project's interpreter (what `make migrate-check` runs after
 `uv sync`), so that its own exit code shows.
 """

@@ -88,7 +88,7 @@ def test_a_rename_of_a_column_the_models_name_is_refused_before_anything_is_appl
     assert set(database.query(copies)) <= set(before)  # its scratch copy dropped (another test's killed run's may stay)
 
 
-@pytest.mark.full  # a copy of the repository, several make runs
+# In the inner loop: the plan's check (cross-system-break, 58) seen at work by make test.
 def test_make_migrate_check_refuses_it_too(clone: Clone, database: Database) -> None:
     name_user_column_in_models(clone, "name")
     assert migrate(clone, database).code == 0
