@@ -3,8 +3,8 @@
 The full tier proves them case by case (tests/test_checks.py, test_frontend_checks.py,
 test_fast_path.py, ...). Here the gate meets several problems at once, and reports every one
 with its check's name (the ACCEPT=NAME of its hint, scripts/checks/accept.py): three runs see twelve
-checks fire (the plan's 58 in tests/test_plan.py's inner-loop test; 59 and the merge's 63 only in the
-full tier). The gate runs as
+checks fire, and a fourth the merge's (63); the plan's 58 fires in tests/test_plan.py's inner-loop test, and
+only a plan that cannot be made (59) waits for the full tier. The gate runs as
 `python -m scripts check` with the project's interpreter (what `make migrate-check` runs after
 `uv sync`), so that its own exit code shows.
 """
@@ -126,3 +126,22 @@ def test_the_gate_reports_a_missing_revision_and_a_snapshot_collision(clone: Clo
     assert result.code == 47, result.output
     assert {"missing-revision", "drizzle-journal"} <= checks_that_fired(result), result.output
     assert "revision deadbeef0000 (the parent of cccc00000003) is missing" in result.output
+
+
+def test_the_gate_refuses_a_database_that_applied_a_migration_make_migrate_merge_regenerated(
+    clone: Clone, migrated: Database
+) -> None:
+    # The other branch's original, applied here: drizzle's bookkeeping holds its time and hash, and
+    # the merged tree's regenerated file names both (the line make migrate-merge writes).
+    when, sha = 1700000000000, "ab" * 32
+    migrated.query(f"INSERT INTO {FRONTEND_BOOKKEEPING} (hash, created_at) VALUES ('{sha}', {when})")
+    newest = sorted(frontend_migrations(clone.root).glob("*.sql"))[-1]
+    newest.write_text(f"-- merged_from: 0001_nickname (when {when}, sha256 {sha})\n" + newest.read_text())
+
+    result = gate(migrated, clone)
+
+    assert result.code == 63, result.output
+    assert "merged-migration-applied" in checks_that_fired(result), result.output
+    assert f"this database applied 0001_nickname, which make migrate-merge regenerated as {newest.stem}" in (
+        result.output
+    )
