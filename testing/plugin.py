@@ -7,18 +7,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from scripts.database.tools import NODE_BIN
-from testing.auth import BETTER_AUTH_SECRET
-from testing.browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_api, wait_for
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, served_apps
 from testing.database import Database
-from testing.systems import REPO_ROOT, SYSTEMS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -36,37 +32,8 @@ def web_app(migrated: Database) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
         pytest.skip("no Chromium on this machine: apt-get install chromium")
-    frontend_dir = REPO_ROOT / SYSTEMS["FRONTEND_DIR"]
-    backend_port, frontend_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "ENV_FILE": "/dev/null",
-        "DATABASE_URL": migrated.url_string(drivername="postgresql"),
-        "BETTER_AUTH_SECRET": BETTER_AUTH_SECRET,
-        "BETTER_AUTH_URL": f"http://localhost:{frontend_port}",
-        "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
-        "NEXT_TELEMETRY_DISABLED": "1",
-        "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
-    }
-    # next.config.ts's rewrites are fixed at build time: the build knows this test's API port.
-    build = subprocess.run(["next", "build"], cwd=frontend_dir, env=env, capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
-    backend = start_api(backend_port, env)
-    frontend = subprocess.Popen(
-        ["next", "start", "--hostname", "127.0.0.1", "--port", str(frontend_port)],
-        cwd=frontend_dir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{backend_port}/health", backend)
-        wait_for(f"http://127.0.0.1:{frontend_port}/", frontend)
-        yield f"http://localhost:{frontend_port}"
-    finally:
-        for server in (frontend, backend):
-            server.terminate()
-            server.wait(timeout=30)
+    with served_apps(migrated.url_string(drivername="postgresql")) as apps:
+        yield apps.url
 
 
 @pytest.fixture

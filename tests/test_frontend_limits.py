@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from scripts.database.tools import NODE_BIN
-from testing.auth import BETTER_AUTH_SECRET
-from testing.browser import free_port, start_api, wait_for
+from testing.browser import served_apps
 from testing.database import migrated_database_of_its_own
-from testing.systems import REPO_ROOT, SYSTEMS
 
 pytestmark = pytest.mark.full
 
@@ -78,54 +73,28 @@ def attempt(request: Callable[..., object], *args: object) -> object:
 @pytest.fixture(scope="module")
 def seen() -> Iterator[dict[str, object]]:
     """One production build and its servers; what each request got (the tests assert on it)."""
-    frontend_dir = REPO_ROOT / SYSTEMS["FRONTEND_DIR"]
-    with migrated_database_of_its_own("frontend_limits") as database:
-        backend_port, frontend_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "ENV_FILE": "/dev/null",
-            "DATABASE_URL": database.url_string(drivername="postgresql"),
-            "BETTER_AUTH_SECRET": BETTER_AUTH_SECRET,
-            "BETTER_AUTH_URL": f"http://localhost:{frontend_port}",
-            "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
-            "NEXT_TELEMETRY_DISABLED": "1",
-            "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
+    with (
+        migrated_database_of_its_own("frontend_limits") as database,
+        # The apps' own default limit, whatever this environment says.
+        served_apps(database.url_string(drivername="postgresql"), without=("MAX_REQUEST_BODY_BYTES",)) as apps,
+    ):
+        port = apps.port
+        user = {"email": "limits@example.com", "password": "correct horse battery", "name": "Limits"}
+        yield {
+            "declared auth": attempt(declared_too_large, port, SIGN_UP),
+            "declared api": attempt(declared_too_large, port, "/api/notes"),
+            "chunked auth": attempt(chunked, port, SIGN_UP, 2 * MB),
+            "chunked api": attempt(chunked, port, "/api/notes", 2 * MB),
+            "nul name": post_json(port, SIGN_UP, json.dumps({**user, "name": "a\u0000b"}).encode()),
+            "surrogate name": post_json(
+                port,
+                SIGN_UP,
+                b'{"email": "s@example.com", "password": "correct horse battery", "name": "a\\ud800b"}',
+            ),
+            "sign-up": post_json(port, SIGN_UP, json.dumps(user).encode()),
+            "users": database.query('SELECT email FROM public."user" ORDER BY email'),
+            "frontend alive": apps.frontend.poll() is None,
         }
-        env.pop("MAX_REQUEST_BODY_BYTES", None)
-        build = subprocess.run(["next", "build"], cwd=frontend_dir, env=env, capture_output=True, text=True)
-        assert build.returncode == 0, build.stdout + build.stderr
-        backend = start_api(backend_port, env)
-        frontend = subprocess.Popen(
-            ["next", "start", "--hostname", "127.0.0.1", "--port", str(frontend_port)],
-            cwd=frontend_dir,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for(f"http://127.0.0.1:{backend_port}/health", backend)
-            wait_for(f"http://127.0.0.1:{frontend_port}/", frontend)
-            port = frontend_port
-            user = {"email": "limits@example.com", "password": "correct horse battery", "name": "Limits"}
-            yield {
-                "declared auth": attempt(declared_too_large, port, SIGN_UP),
-                "declared api": attempt(declared_too_large, port, "/api/notes"),
-                "chunked auth": attempt(chunked, port, SIGN_UP, 2 * MB),
-                "chunked api": attempt(chunked, port, "/api/notes", 2 * MB),
-                "nul name": post_json(port, SIGN_UP, json.dumps({**user, "name": "a\u0000b"}).encode()),
-                "surrogate name": post_json(
-                    port,
-                    SIGN_UP,
-                    b'{"email": "s@example.com", "password": "correct horse battery", "name": "a\\ud800b"}',
-                ),
-                "sign-up": post_json(port, SIGN_UP, json.dumps(user).encode()),
-                "users": database.query('SELECT email FROM public."user" ORDER BY email'),
-                "frontend alive": frontend.poll() is None,
-            }
-        finally:
-            for server in (frontend, backend):
-                server.terminate()
-                server.wait(timeout=30)
 
 
 @pytest.mark.parametrize("route", ["auth", "api"])
